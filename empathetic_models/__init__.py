@@ -1,0 +1,40 @@
+"""empathetic-models: HuggingFace-native empathetic response generation models.
+
+Importing the package registers every architecture with the Auto classes (``AutoConfig``, ``AutoModel``,
+``AutoModelForSeq2SeqLM``) and marks the classes so that ``save_pretrained`` writes ``auto_map`` and copies
+the model code next to the weights (``trust_remote_code`` loading without this package).
+"""
+
+from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
+
+from modeling.configuration_empathetic_transformer import EmpatheticTransformerConfig
+from modeling.modeling_empathetic_transformer import (
+    EmpatheticTransformerForConditionalGeneration,
+    EmpatheticTransformerModel,
+)
+
+__version__ = "0.1.0"
+
+# model_type → (config, bare model, model with LM head): the one place where a name becomes a class.
+ARCHITECTURES = {
+    "empathetic_transformer": (
+        EmpatheticTransformerConfig,
+        EmpatheticTransformerModel,
+        EmpatheticTransformerForConditionalGeneration,
+    ),
+}
+
+for _model_type, (_config, _base, _lm) in ARCHITECTURES.items():
+    AutoConfig.register(_model_type, _config, exist_ok=True)
+    AutoModel.register(_config, _base, exist_ok=True)
+    AutoModelForSeq2SeqLM.register(_config, _lm, exist_ok=True)
+    _config.register_for_auto_class()
+    _base.register_for_auto_class("AutoModel")
+    _lm.register_for_auto_class("AutoModelForSeq2SeqLM")
+
+__all__ = [
+    "ARCHITECTURES",
+    "EmpatheticTransformerConfig",
+    "EmpatheticTransformerForConditionalGeneration",
+    "EmpatheticTransformerModel",
+]

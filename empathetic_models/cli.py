@@ -1,0 +1,217 @@
+"""``empathetic-models`` command line: train, evaluate, generate, chat, card, push."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from .data import DataError
+
+
+def _decoding_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("decoding (default: the checkpoint's generation_config.json)")
+    group.add_argument("--max-new-tokens", type=int, help="maximum response length in tokens")
+    group.add_argument("--num-beams", type=int, help="beam search width (1 = greedy)")
+    group.add_argument("--do-sample", action=argparse.BooleanOptionalAction, default=None, help="sample instead of search")
+    group.add_argument("--top-k", type=int, help="top-k sampling")
+    group.add_argument("--batch-size", type=int, default=64, help="dialogues per generation batch (default 64)")
+    group.add_argument("--device", help="cpu, cuda, cuda:1 … (default: cuda if available)")
+
+
+def _generate_kwargs(args: argparse.Namespace) -> dict:
+    names = ("max_new_tokens", "num_beams", "do_sample", "top_k")
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    launcher = ["accelerate", "launch", *args.accelerate_args] if args.accelerate else [sys.executable]
+    return subprocess.call([*launcher, "-m", "training.train", args.recipe, *args.overrides])
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import METRIC_VERSION, compute_text_metrics, emotion_accuracy, load_predictions, write_results
+
+    output_dir = Path(args.output_dir)
+    if args.predictions:
+        data = load_predictions(args.predictions, args.references)
+        metrics = compute_text_metrics(data["predictions"], data["references"])
+        if data.get("emotions") and data.get("predicted_emotions"):
+            from .data import validate_emotion
+
+            metrics["emotion_accuracy"] = emotion_accuracy(
+                [validate_emotion(e) for e in data["predicted_emotions"]], [validate_emotion(e) for e in data["emotions"]]
+            )
+        results = {
+            "model_name_or_path": args.predictions,
+            "num_examples": len(data["predictions"]),
+            "metric_version": METRIC_VERSION,
+            "metrics": metrics,
+        }
+    else:
+        from .data import load_empathetic_dialogues
+        from .inference import evaluate_model, load_checkpoint
+
+        model, _, featurizer = load_checkpoint(args.model, args.device)
+        dataset = load_empathetic_dialogues(args.data, split_style=args.split_style, splits=args.split)[args.split]
+        if args.max_examples:
+            dataset = dataset.select(range(min(args.max_examples, len(dataset))))
+        results, rows = evaluate_model(model, featurizer, dataset, args.batch_size, args.model, **_generate_kwargs(args))
+        output_dir.mkdir(parents=True, exist_ok=True)
+        with open(output_dir / f"{args.split}_generations.jsonl", "w") as f:
+            f.writelines(json.dumps(row) + "\n" for row in rows)
+    json_path, md_path = write_results(results, output_dir, name=f"{args.split}_results")
+    print(md_path.read_text())
+    print(f"wrote {json_path} and {md_path}")
+    return 0
+
+
+def _read_dialogues(path: str) -> list[dict]:
+    records = []
+    with open(path) as f:
+        for line_number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise DataError(f"{path}:{line_number}: not valid JSON ({error.msg})") from None
+            if isinstance(record, (str, list)):
+                record = {"dialogue": record}
+            if not isinstance(record, dict) or not any(k in record for k in ("dialogue", "context")):
+                raise DataError(f"{path}:{line_number}: expected a list of utterances or an object with 'dialogue'")
+            records.append(record)
+    if not records:
+        raise DataError(f"{path}: no dialogues")
+    return records
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .data import validate_dialogue
+    from .inference import generate_responses, load_checkpoint
+
+    records = _read_dialogues(args.input)
+    dialogues = []
+    for number, record in enumerate(records, 1):
+        try:
+            dialogues.append(validate_dialogue(record.get("dialogue", record.get("context"))))
+        except DataError as error:
+            raise DataError(f"{args.input}: dialogue {number}: {error}") from None
+    model, _, featurizer = load_checkpoint(args.model, args.device)
+    responses, emotions = generate_responses(model, featurizer, dialogues, args.batch_size, **_generate_kwargs(args))
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with open(output, "w") as f:
+        for record, response, emotion in zip(records, responses, emotions, strict=True):
+            f.write(json.dumps({**record, "response": response, "predicted_emotion": emotion}) + "\n")
+    print(f"wrote {len(responses)} responses to {output}")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from .inference import generate_responses, load_checkpoint
+
+    model, _, featurizer = load_checkpoint(args.model, args.device)
+    print("Type a message (/reset starts a new conversation, /quit or Ctrl-D ends).")
+    history: list[str] = []
+    for line in sys.stdin if not sys.stdin.isatty() else iter(lambda: input("you> "), None):
+        message = line.strip()
+        if message == "/quit":
+            break
+        if message == "/reset" or not message:
+            history = [] if message == "/reset" else history
+            continue
+        history.append(message)
+        (response,), (emotion,) = generate_responses(model, featurizer, [history], progress=False, **_generate_kwargs(args))
+        history.append(response)
+        print(f"bot [{emotion or 'no emotion head'}]> {response}", flush=True)
+    return 0
+
+
+def cmd_card(args: argparse.Namespace) -> int:
+    from .cards import write_card
+
+    path = write_card(args.checkpoint, args.results)
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    from .hub import push_checkpoint
+
+    url = push_checkpoint(args.checkpoint, args.repo_id, token=args.token, private=args.private)
+    print(f"pushed {args.checkpoint} to {url}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="empathetic-models", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a model from a recipe (runs training.train)", description=(
+        "Run `python -m training.train RECIPE [overrides]` (or under `accelerate launch`). RECIPE is a YAML file "
+        "or a recipe name from training/recipes (e.g. sample, empathetic_transformer). "
+        "`python -m training.train --help` lists every override flag."))  # fmt: skip
+    p.add_argument("recipe", help="recipe YAML path or name")
+    p.add_argument("overrides", nargs=argparse.REMAINDER, help="--flag value pairs overriding the recipe")
+    p.add_argument("--accelerate", action="store_true", help="launch with `accelerate launch`")
+    p.add_argument("--accelerate-args", nargs="*", default=[], help="arguments for accelerate launch, e.g. --num_processes 2")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="score a checkpoint on ED, or a file of generated responses", description=(
+        "With --model: PPL, BLEU-1..4, Dist-1/2, Sent-Std, top-5 share and emotion accuracy on an ED split (greedy "
+        "decoding unless overridden). With --predictions: the text metrics of a JSONL file (prediction, reference "
+        "[, emotion, predicted_emotion]) or of two text files. Writes <split>_results.json and .md."))  # fmt: skip
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", help="checkpoint folder or hub id")
+    source.add_argument("--predictions", help="JSONL of predictions/references, or a text file of predictions")
+    p.add_argument("--references", help="text file of references, one per line (with a text --predictions)")
+    p.add_argument("--data", default="sample", help="ED source: 'sample', a folder with the CSVs, the tarball or its URL")
+    p.add_argument("--split", default="test", choices=("train", "valid", "test"))
+    p.add_argument("--split-style", default="full", choices=("full", "paper"))
+    p.add_argument("--max-examples", type=int, help="score only the first N examples")
+    p.add_argument("--output-dir", default="evaluation", help="where the results files go (default ./evaluation)")
+    _decoding_flags(p)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("generate", help="respond to a JSONL file of dialogues", description=(
+        "Each input line is a list of utterances (the last is the speaker's) or an object with 'dialogue'; each output "
+        "line repeats it with 'response' and 'predicted_emotion'."))  # fmt: skip
+    p.add_argument("--model", required=True, help="checkpoint folder or hub id")
+    p.add_argument("--input", required=True, help="JSONL of dialogues")
+    p.add_argument("--output", required=True, help="JSONL to write")
+    _decoding_flags(p)
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("chat", help="talk to a checkpoint; shows the predicted emotion")
+    p.add_argument("--model", required=True, help="checkpoint folder or hub id")
+    _decoding_flags(p)
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("card", help="write a checkpoint's model card (README.md) from a results JSON")
+    p.add_argument("checkpoint", help="checkpoint folder")
+    p.add_argument("--results", help="results JSON (default: <checkpoint>/results/test_results.json if present)")
+    p.set_defaults(func=cmd_card)
+
+    p = sub.add_parser("push", help="upload a checkpoint folder (with its card) to the Hugging Face Hub")
+    p.add_argument("checkpoint", help="checkpoint folder")
+    p.add_argument("repo_id", help="namespace/name on the Hub")
+    p.add_argument("--private", action="store_true", help="create the repository as private")
+    p.add_argument("--token", help="Hub token (default: the logged-in token)")
+    p.set_defaults(func=cmd_push)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (DataError, FileNotFoundError, ValueError) as error:
+        print(f"empathetic-models {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

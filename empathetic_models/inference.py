@@ -1,0 +1,137 @@
+"""Batched inference shared by the CLI, the pipeline and evaluation: load a checkpoint, generate
+responses with predicted emotions, score references (per-example NLL for PPL), evaluate on ED."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import datasets
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, PreTrainedModel
+
+from . import ARCHITECTURES
+from .data import describe_split, validate_dialogue
+from .evaluation import METRIC_VERSION, compute_text_metrics, emotion_accuracy, perplexity
+from .featurization import featurizer_for
+
+
+def load_checkpoint(path: str | Path, device: str | None = None, **featurizer_kwargs):
+    """(model, tokenizer, featurizer) from a checkpoint folder or hub id; clear error for foreign models."""
+    model = AutoModelForSeq2SeqLM.from_pretrained(path)
+    if model.config.model_type not in ARCHITECTURES:
+        raise ValueError(
+            f"{path} holds a {model.config.model_type!r} model; empathetic-models serves {sorted(ARCHITECTURES)}"
+        )
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if len(tokenizer) != model.config.vocab_size:
+        raise ValueError(f"{path}: tokenizer has {len(tokenizer)} tokens but the model expects {model.config.vocab_size}")
+    model.to(device or ("cuda" if torch.cuda.is_available() else "cpu")).eval()
+    return model, tokenizer, featurizer_for(model.config.model_type, tokenizer, **featurizer_kwargs)
+
+
+def _batches(order: list[int], batch_size: int):
+    for start in range(0, len(order), batch_size):
+        yield order[start : start + batch_size]
+
+
+@torch.inference_mode()
+def generate_responses(
+    model: PreTrainedModel,
+    featurizer,
+    dialogues: Sequence[Sequence[str]],
+    batch_size: int = 64,
+    progress: bool = True,
+    **generate_kwargs,
+) -> tuple[list[str], list[str | None]]:
+    """Responses and predicted emotion labels for user dialogues (each a list of utterances, last = speaker).
+
+    Dialogues are validated, sorted by length and generated in batches with the model's generation config
+    (``generate_kwargs`` override it).
+    """
+    dialogues = [validate_dialogue(d) for d in dialogues]
+    lengths = [sum(len(u) for u in d) for d in dialogues]
+    order = sorted(range(len(dialogues)), key=lengths.__getitem__)
+    responses: list[str] = [""] * len(dialogues)
+    emotions: list[str | None] = [None] * len(dialogues)
+    id2label = model.config.id2label
+    for index in tqdm(list(_batches(order, batch_size)), desc="generating", disable=not progress):
+        inputs = featurizer.encode_dialogues([dialogues[i] for i in index])
+        inputs = {k: v.to(model.device) for k, v in inputs.items()}
+        sequences = model.generate(**inputs, **generate_kwargs)
+        texts = featurizer.tokenizer.batch_decode(sequences, skip_special_tokens=True)
+        # one decoder step more gives the emotion head's prediction for the same context
+        emotion_logits = model(**inputs, decoder_input_ids=sequences[:, :1], use_cache=False).emotion_logits
+        for j, i in enumerate(index):
+            responses[i] = texts[j].strip()
+            if emotion_logits is not None:
+                emotions[i] = id2label[int(emotion_logits[j].argmax())]
+    return responses, emotions
+
+
+@torch.inference_mode()
+def score_references(model: PreTrainedModel, featurizer, dataset: datasets.Dataset, batch_size: int = 64, progress: bool = True):
+    """Per-example mean target-token NLL (teacher forcing, PAD ignored, no smoothing) and predicted emotion ids."""
+    features = dataset.map(featurizer, batched=True, remove_columns=dataset.column_names, desc="featurizing")
+    order = sorted(range(len(features)), key=lambda i: len(features[i]["input_ids"]))
+    nlls, predicted = [0.0] * len(features), [-1] * len(features)
+    for index in tqdm(list(_batches(order, batch_size)), desc="scoring", disable=not progress):
+        batch = {k: v.to(model.device) for k, v in featurizer.pad([features[i] for i in index]).items()}
+        labels = batch.pop("labels")
+        batch.pop("emotion_labels", None)
+        out = model(**batch, labels=labels)
+        token_nll = F.cross_entropy(out.logits.float().transpose(1, 2), labels, reduction="none")  # (B, T)
+        mask = labels.ne(-100)
+        example_nll = (token_nll * mask).sum(1) / mask.sum(1)
+        for j, i in enumerate(index):
+            nlls[i] = float(example_nll[j])
+            if out.emotion_logits is not None:
+                predicted[i] = int(out.emotion_logits[j].argmax())
+    return nlls, predicted
+
+
+def evaluate_model(
+    model: PreTrainedModel,
+    featurizer,
+    dataset: datasets.Dataset,
+    batch_size: int = 64,
+    model_name_or_path: str = "",
+    progress: bool = True,
+    **generate_kwargs,
+) -> tuple[dict, list[dict]]:
+    """Score and generate on an ED split: (results dict as in ``evaluation``'s schema, per-example rows)."""
+    nlls, predicted = score_references(model, featurizer, dataset, batch_size, progress)
+    start = time.perf_counter()
+    responses, _ = generate_responses(model, featurizer, dataset["context"], batch_size, progress, **generate_kwargs)
+    generate_seconds = time.perf_counter() - start
+    metrics = {"ppl": perplexity(nlls), **compute_text_metrics(responses, dataset["target"])}
+    if predicted[0] >= 0:
+        metrics["emotion_accuracy"] = emotion_accuracy(predicted, dataset["emotion"])
+    generation_config = model.generation_config.to_diff_dict() | generate_kwargs
+    decoding = {k: generation_config.get(k) for k in ("max_new_tokens", "num_beams", "do_sample", "top_k", "top_p")}
+    decoding["strategy"] = "beam" if (decoding["num_beams"] or 1) > 1 else ("sampling" if decoding["do_sample"] else "greedy")
+    results = {
+        "model_type": model.config.model_type,
+        "model_name_or_path": model_name_or_path,
+        "dataset": "empathetic_dialogues",
+        "split_style": describe_split(dataset),
+        "split": str(dataset.split),
+        "num_examples": len(dataset),
+        "decoding": decoding,
+        "metric_version": METRIC_VERSION,
+        "metrics": metrics,
+        "generate_wall_clock_s": round(generate_seconds, 2),
+    }
+    label_names = dataset.features["emotion"].names
+    rows = [
+        {
+            "conv_id": ex["conv_id"], "turn": ex["turn"], "context": ex["context"], "reference": ex["target"],
+            "prediction": response, "emotion": label_names[ex["emotion"]],
+            "predicted_emotion": model.config.id2label[p] if p >= 0 else None, "nll": nll,
+        }  # fmt: skip
+        for ex, response, p, nll in zip(dataset, responses, predicted, nlls, strict=True)
+    ]
+    return results, rows

@@ -1,0 +1,5 @@
+"""Model code: configurations and ``PreTrainedModel`` classes.
+
+Files here import only torch, transformers and each other (same-folder relative imports), because
+``save_pretrained`` copies them next to the weights for ``trust_remote_code`` loading.
+"""

@@ -1,0 +1,225 @@
+"""Transformer blocks shared by every from-scratch model in this folder.
+
+Holds: sinusoidal positions, multi-head attention on torch SDPA with transformers' ``EncoderDecoderCache``,
+pre-norm encoder / decoder layers and stacks (the layout of MoEL's and KEMP's Transformer), and the
+``ModelOutput`` dataclasses the models return. Shapes: B batch, S source length, T target length, D model dim.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import PreTrainedModel
+from transformers import initialization as init
+from transformers.cache_utils import Cache, EncoderDecoderCache
+from transformers.utils import ModelOutput
+
+
+def sinusoidal_positions(num_positions: int, dim: int) -> torch.Tensor:
+    """Timing signal of Vaswani et al. (2017), as MoEL's ``_gen_timing_signal``: (num_positions, dim)."""
+    position = torch.arange(num_positions, dtype=torch.float).unsqueeze(1)
+    num_timescales = dim // 2
+    log_increment = math.log(1.0e4) / max(num_timescales - 1, 1)
+    inv_timescales = torch.exp(torch.arange(num_timescales, dtype=torch.float) * -log_increment)
+    scaled = position * inv_timescales.unsqueeze(0)
+    signal = torch.cat([torch.sin(scaled), torch.cos(scaled)], dim=1)
+    return F.pad(signal, (0, dim % 2))
+
+
+class SinusoidalPositions(nn.Module):
+    """Fixed position signal added to embeddings; ``forward(length, offset)`` → (length, D)."""
+
+    def __init__(self, num_positions: int, dim: int):
+        super().__init__()
+        self.register_buffer("signal", sinusoidal_positions(num_positions, dim), persistent=False)
+
+    def forward(self, length: int, offset: int = 0) -> torch.Tensor:
+        if offset + length > self.signal.shape[0]:
+            raise ValueError(
+                f"sequence of {offset + length} positions exceeds max_position_embeddings={self.signal.shape[0]}; "
+                "truncate the dialogue history (the featurizers keep the most recent tokens)"
+            )
+        return self.signal[offset : offset + length]
+
+
+class MultiHeadAttention(nn.Module):
+    """Multi-head attention with a separate total key/value depth (MoEL's ``total_key_depth``).
+
+    Self-attention caches keys/values per step; cross-attention computes them once and re-uses them.
+    """
+
+    def __init__(self, d_model: int, num_heads: int, attention_dim: int, dropout: float, layer_idx: int | None = None):
+        super().__init__()
+        if attention_dim % num_heads:
+            raise ValueError(f"attention_dim ({attention_dim}) must be divisible by num_heads ({num_heads})")
+        self.num_heads, self.head_dim, self.dropout, self.layer_idx = num_heads, attention_dim // num_heads, dropout, layer_idx
+        self.q_proj = nn.Linear(d_model, attention_dim, bias=False)
+        self.k_proj = nn.Linear(d_model, attention_dim, bias=False)
+        self.v_proj = nn.Linear(d_model, attention_dim, bias=False)
+        self.out_proj = nn.Linear(attention_dim, d_model, bias=False)
+
+    def _heads(self, x: torch.Tensor) -> torch.Tensor:  # (B, L, H*d) -> (B, H, L, d)
+        return x.view(*x.shape[:2], self.num_heads, self.head_dim).transpose(1, 2)
+
+    def forward(
+        self,
+        hidden_states: torch.Tensor,  # (B, T, D)
+        key_value_states: torch.Tensor | None = None,  # (B, S, D) for cross-attention
+        attention_mask: torch.Tensor | None = None,  # bool, broadcastable to (B, H, T, S); True = attend
+        is_causal: bool = False,
+        past_key_values: Cache | None = None,
+    ) -> torch.Tensor:
+        is_cross = key_value_states is not None
+        query = self._heads(self.q_proj(hidden_states))
+        cache = past_key_values
+        if isinstance(past_key_values, EncoderDecoderCache):
+            cache = past_key_values.cross_attention_cache if is_cross else past_key_values.self_attention_cache
+        if is_cross and cache is not None and past_key_values.is_updated.get(self.layer_idx):
+            key, value = cache.layers[self.layer_idx].keys, cache.layers[self.layer_idx].values
+        else:
+            source = key_value_states if is_cross else hidden_states
+            key, value = self._heads(self.k_proj(source)), self._heads(self.v_proj(source))
+            if cache is not None:
+                key, value = cache.update(key, value, self.layer_idx)
+                if is_cross:
+                    past_key_values.is_updated[self.layer_idx] = True
+        out = F.scaled_dot_product_attention(
+            query, key, value, attn_mask=attention_mask, is_causal=is_causal,
+            dropout_p=self.dropout if self.training else 0.0,
+        )  # fmt: skip
+        return self.out_proj(out.transpose(1, 2).reshape(*hidden_states.shape[:2], -1))
+
+
+class FeedForward(nn.Module):
+    """Position-wise FFN: Linear → ReLU → dropout → Linear."""
+
+    def __init__(self, d_model: int, ffn_dim: int, dropout: float):
+        super().__init__()
+        self.fc1, self.fc2, self.dropout = nn.Linear(d_model, ffn_dim), nn.Linear(ffn_dim, d_model), nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.dropout(F.relu(self.fc1(x))))
+
+
+class EncoderLayer(nn.Module):
+    """Pre-norm self-attention + FFN block."""
+
+    def __init__(self, config, layer_idx: int = 0):
+        super().__init__()
+        d = config.d_model
+        self.self_attn = MultiHeadAttention(d, config.num_heads, config.attention_dim, config.attention_dropout, layer_idx)
+        self.ffn = FeedForward(d, config.ffn_dim, config.dropout)
+        self.self_attn_layer_norm, self.ffn_layer_norm = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
+        h = self.self_attn(self.self_attn_layer_norm(hidden_states), attention_mask=attention_mask)
+        hidden_states = hidden_states + self.dropout(h)
+        return hidden_states + self.dropout(self.ffn(self.ffn_layer_norm(hidden_states)))
+
+
+class DecoderLayer(nn.Module):
+    """Pre-norm causal self-attention, cross-attention over the encoder, FFN."""
+
+    def __init__(self, config, layer_idx: int):
+        super().__init__()
+        d, h, a, p = config.d_model, config.num_heads, config.attention_dim, config.attention_dropout
+        self.self_attn = MultiHeadAttention(d, h, a, p, layer_idx)
+        self.cross_attn = MultiHeadAttention(d, h, a, p, layer_idx)
+        self.ffn = FeedForward(d, config.ffn_dim, config.dropout)
+        self.self_attn_layer_norm, self.cross_attn_layer_norm, self.ffn_layer_norm = (nn.LayerNorm(d) for _ in range(3))
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, hidden_states, encoder_hidden_states, encoder_mask, self_mask, is_causal, past_key_values):
+        h = self.self_attn(
+            self.self_attn_layer_norm(hidden_states), attention_mask=self_mask, is_causal=is_causal,
+            past_key_values=past_key_values,
+        )  # fmt: skip
+        hidden_states = hidden_states + self.dropout(h)
+        h = self.cross_attn(
+            self.cross_attn_layer_norm(hidden_states), key_value_states=encoder_hidden_states,
+            attention_mask=encoder_mask, past_key_values=past_key_values,
+        )  # fmt: skip
+        hidden_states = hidden_states + self.dropout(h)
+        return hidden_states + self.dropout(self.ffn(self.ffn_layer_norm(hidden_states)))
+
+
+def padding_mask(attention_mask: torch.Tensor | None) -> torch.Tensor | None:
+    """(B, S) 0/1 mask → bool (B, 1, 1, S) for SDPA (True = attend)."""
+    return None if attention_mask is None else attention_mask.bool()[:, None, None, :]
+
+
+class TransformerEncoderStack(nn.Module):
+    """Encoder layers over already-embedded inputs, then a final layer norm."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.layers = nn.ModuleList(EncoderLayer(config, i) for i in range(config.encoder_layers))
+        self.layer_norm = nn.LayerNorm(config.d_model)
+
+    def forward(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
+        mask, hidden_states = padding_mask(attention_mask), inputs_embeds
+        for layer in self.layers:
+            hidden_states = layer(hidden_states, mask)
+        return self.layer_norm(hidden_states)  # (B, S, D)
+
+
+class TransformerDecoderStack(nn.Module):
+    """Decoder layers over already-embedded target prefixes, then a final layer norm."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.layers = nn.ModuleList(DecoderLayer(config, i) for i in range(config.decoder_layers))
+        self.layer_norm = nn.LayerNorm(config.d_model)
+
+    def forward(self, inputs_embeds, encoder_hidden_states, encoder_attention_mask, past_key_values=None):
+        past_length = past_key_values.get_seq_length() if past_key_values is not None else 0
+        target_length = inputs_embeds.shape[1]
+        is_causal, self_mask = past_length == 0 and target_length > 1, None
+        if past_length and target_length > 1:  # continuing a cached prefix with several tokens at once
+            steps = torch.arange(target_length, device=inputs_embeds.device)[:, None] + past_length
+            self_mask = steps >= torch.arange(past_length + target_length, device=inputs_embeds.device)[None, :]
+        encoder_mask, hidden_states = padding_mask(encoder_attention_mask), inputs_embeds
+        for layer in self.layers:
+            hidden_states = layer(hidden_states, encoder_hidden_states, encoder_mask, self_mask, is_causal, past_key_values)
+        return self.layer_norm(hidden_states)  # (B, T, D)
+
+
+class EmpatheticPreTrainedModel(PreTrainedModel):
+    """Base of the from-scratch models: normal(0, ``config.init_std``) weights, zero padding row, and the
+    sinusoidal tables re-filled (they are non-persistent buffers, so loading does not restore them)."""
+
+    base_model_prefix = "model"
+    main_input_name = "input_ids"
+    supports_gradient_checkpointing = False
+    _supports_sdpa = True
+
+    def _init_weights(self, module: nn.Module) -> None:
+        super()._init_weights(module)
+        if isinstance(module, SinusoidalPositions):
+            init.copy_(module.signal, sinusoidal_positions(*module.signal.shape))
+
+
+@dataclass
+class EmpatheticEncoderOutput(ModelOutput):
+    """What every encoder returns to ``generate`` (which expands it for beams)."""
+
+    last_hidden_state: torch.FloatTensor | None = None  # (B, S, D)
+
+
+@dataclass
+class EmpatheticSeq2SeqLMOutput(ModelOutput):
+    """Output of every ``...ForConditionalGeneration``: ``loss`` is the paper's weighted sum and every field
+    ending in ``_loss`` is one unweighted term of it (the trainer logs each)."""
+
+    loss: torch.FloatTensor | None = None
+    logits: torch.FloatTensor | None = None  # (B, T, V) log-space scores over the vocabulary
+    emotion_logits: torch.FloatTensor | None = None  # (B, num_emotions)
+    generation_loss: torch.FloatTensor | None = None
+    emotion_loss: torch.FloatTensor | None = None
+    past_key_values: Cache | None = None
+    encoder_last_hidden_state: torch.FloatTensor | None = None

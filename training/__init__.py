@@ -1,0 +1,1 @@
+"""Training: ``python -m training.train RECIPE`` or ``accelerate launch -m training.train RECIPE``."""

@@ -1,0 +1,223 @@
+"""Train an empathetic-models architecture on EmpatheticDialogues, then evaluate it on test and write its card.
+
+    python -m training.train RECIPE.yaml [--flag value ...]
+    accelerate launch -m training.train RECIPE.yaml [--flag value ...]
+
+RECIPE is a YAML file or the name of one in ``training/recipes/`` (e.g. ``sample``); flags given after it
+override the recipe. Every flag of the three argument groups below and of ``Seq2SeqTrainingArguments`` is
+accepted (``--help`` lists them). Re-running into an ``output_dir`` that holds checkpoints resumes from the
+latest one unless ``--overwrite_output_dir true``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import torch
+import yaml
+from transformers import (
+    AutoConfig,
+    AutoModelForSeq2SeqLM,
+    AutoTokenizer,
+    EarlyStoppingCallback,
+    HfArgumentParser,
+    Seq2SeqTrainingArguments,
+    set_seed,
+)
+from transformers.trainer_utils import get_last_checkpoint
+
+import empathetic_models
+from empathetic_models.cards import write_card
+from empathetic_models.data import load_empathetic_dialogues
+from empathetic_models.embeddings import load_glove_embeddings
+from empathetic_models.evaluation import write_results
+from empathetic_models.featurization import featurizer_for
+from empathetic_models.inference import evaluate_model
+from empathetic_models.tokenization import build_word_tokenizer
+from training.collators import EmpatheticDataCollator
+from training.trainer import EmpatheticTrainer
+
+logger = logging.getLogger("training.train")
+RECIPES_DIR = Path(__file__).parent / "recipes"
+
+
+@dataclass
+class ModelArguments:
+    model_type: str = field(default="empathetic_transformer", metadata={"help": f"one of {sorted(empathetic_models.ARCHITECTURES)}"})
+    model_name_or_path: str | None = field(default=None, metadata={"help": "start from this checkpoint (folder or hub id) instead of random weights"})
+    model_config: str | None = field(default=None, metadata={"help": 'JSON dict of config overrides, e.g. \'{"d_model": 300}\''})
+    embeddings: str | None = field(default=None, metadata={"help": "GloVe-format text file to initialise word embeddings"})
+    min_word_frequency: int = field(default=1, metadata={"help": "words seen fewer times in train map to [UNK]"})
+
+
+@dataclass
+class DataArguments:
+    data_source: str = field(default="sample", metadata={"help": "'sample' (embedded), a folder with the ED CSVs, the official tarball or its URL"})
+    split_style: Literal["full", "paper"] = field(default="full", metadata={"help": "'paper' drops the conversations the published splits lack"})
+    max_source_length: int = field(default=512, metadata={"help": "longer histories keep [CLS] and their most recent tokens"})
+    max_target_length: int = field(default=128, metadata={"help": "responses are cut to this many tokens (EOS included)"})
+    max_train_samples: int | None = field(default=None, metadata={"help": "use only the first N training examples"})
+    max_eval_samples: int | None = field(default=None, metadata={"help": "use only the first N validation examples"})
+
+
+@dataclass
+class EvaluationArguments:
+    evaluate_test: bool = field(default=True, metadata={"help": "after training: generate on test, score, write results and card"})
+    max_test_samples: int | None = field(default=None, metadata={"help": "score only the first N test examples"})
+    test_batch_size: int = field(default=64, metadata={"help": "batch size for test scoring and generation"})
+    early_stopping_patience: int | None = field(default=3, metadata={"help": "evaluations without eval_loss improvement before stopping; none = off"})
+    overwrite_output_dir: bool = field(default=False, metadata={"help": "start afresh instead of resuming from checkpoints in output_dir"})
+
+
+ARGUMENT_GROUPS = (ModelArguments, DataArguments, EvaluationArguments, Seq2SeqTrainingArguments)
+
+
+def recipe_argv(argv: list[str]) -> list[str]:
+    """Turn ``RECIPE [flags]`` into flags: the recipe's keys first, so later flags override them."""
+    if not argv or argv[0].startswith("-"):
+        return argv
+    recipe = Path(argv[0])
+    if not recipe.suffix:
+        recipe = RECIPES_DIR / f"{argv[0]}.yaml"
+    if not recipe.is_file():
+        known = ", ".join(sorted(p.stem for p in RECIPES_DIR.glob("*.yaml")))
+        raise SystemExit(f"recipe not found: {argv[0]} (a YAML path, or one of: {known})")
+    flags = []
+    for key, value in (yaml.safe_load(recipe.read_text()) or {}).items():
+        if isinstance(value, (dict, list)):
+            value = json.dumps(value)
+        flags += [f"--{key}", str(value)]
+    return flags + argv[1:]
+
+
+def parse_args(argv: list[str] | None = None):
+    parser = HfArgumentParser(ARGUMENT_GROUPS, description=__doc__)
+    return parser.parse_args_into_dataclasses(args=recipe_argv(sys.argv[1:] if argv is None else argv))
+
+
+def provenance() -> dict:
+    """Command, commit and hardware of this run, for results files."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
+    return {"command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]), "commit": commit, "hardware": device}
+
+
+def build_tokenizer(model_args: ModelArguments, train_split):
+    if model_args.model_name_or_path:
+        return AutoTokenizer.from_pretrained(model_args.model_name_or_path)
+    texts = [u for context in train_split["context"] for u in context] + train_split["target"] + train_split["situation"]
+    return build_word_tokenizer(texts, min_frequency=model_args.min_word_frequency)
+
+
+def build_model(model_args: ModelArguments, tokenizer):
+    if model_args.model_name_or_path:
+        return AutoModelForSeq2SeqLM.from_pretrained(model_args.model_name_or_path)
+    overrides = json.loads(model_args.model_config) if model_args.model_config else {}
+    config = AutoConfig.for_model(
+        model_args.model_type,
+        vocab_size=len(tokenizer),
+        pad_token_id=tokenizer.pad_token_id,
+        unk_token_id=tokenizer.unk_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        cls_token_id=tokenizer.cls_token_id,
+        decoder_start_token_id=tokenizer.bos_token_id,
+        **overrides,
+    )
+    model = AutoModelForSeq2SeqLM.from_config(config)
+    if model_args.embeddings:
+        load_glove_embeddings(model_args.embeddings, tokenizer, model)
+    return model
+
+
+def main(argv: list[str] | None = None) -> dict:
+    model_args, data_args, eval_args, training_args = parse_args(argv)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=training_args.get_process_log_level())
+    set_seed(training_args.seed)
+    output_dir = Path(training_args.output_dir)
+
+    last_checkpoint = None
+    if output_dir.is_dir() and not eval_args.overwrite_output_dir:
+        last_checkpoint = training_args.resume_from_checkpoint or get_last_checkpoint(str(output_dir))
+        if last_checkpoint:
+            logger.info("resuming from %s", last_checkpoint)
+
+    raw = load_empathetic_dialogues(data_args.data_source, split_style=data_args.split_style)
+    if data_args.max_train_samples:
+        raw["train"] = raw["train"].select(range(min(data_args.max_train_samples, len(raw["train"]))))
+    if data_args.max_eval_samples:
+        raw["valid"] = raw["valid"].select(range(min(data_args.max_eval_samples, len(raw["valid"]))))
+    # a resumed run must keep the vocabulary it started with
+    tokenizer = AutoTokenizer.from_pretrained(last_checkpoint) if last_checkpoint else build_tokenizer(model_args, raw["train"])
+    model = build_model(model_args, tokenizer)
+    featurizer = featurizer_for(
+        model.config.model_type, tokenizer, max_source_length=data_args.max_source_length, max_target_length=data_args.max_target_length
+    )
+    with training_args.main_process_first(desc="featurizing"):
+        features = {
+            split: raw[split].map(featurizer, batched=True, remove_columns=raw[split].column_names, desc=f"featurizing {split}")
+            for split in ("train", "valid")
+        }
+
+    callbacks = []
+    if eval_args.early_stopping_patience and training_args.load_best_model_at_end:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=eval_args.early_stopping_patience))
+    trainer = EmpatheticTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=features["train"],
+        eval_dataset=features["valid"],
+        data_collator=EmpatheticDataCollator(featurizer),
+        processing_class=tokenizer,
+        callbacks=callbacks,
+    )
+    start = time.perf_counter()
+    train_result = trainer.train(resume_from_checkpoint=last_checkpoint)
+    train_seconds = time.perf_counter() - start
+    trainer.save_model()  # weights, config (auto_map), code, generation config, tokenizer
+    trainer.save_state()
+    run_info = {
+        **provenance(),
+        "model_type": model.config.model_type,
+        "world_size": training_args.world_size,
+        "data_source": data_args.data_source,
+        "split_style": data_args.split_style,
+        "train_examples": len(features["train"]),
+        "train_wall_clock_s": round(train_seconds, 2),
+        "global_step": train_result.global_step,
+        "train_loss": train_result.training_loss,
+    }
+    if not trainer.is_world_process_zero():
+        return run_info
+    (output_dir / "run_info.json").write_text(json.dumps(run_info, indent=2) + "\n")
+
+    if eval_args.evaluate_test:
+        test = load_empathetic_dialogues(data_args.data_source, split_style=data_args.split_style, splits="test")["test"]
+        if eval_args.max_test_samples:
+            test = test.select(range(min(eval_args.max_test_samples, len(test))))
+        trainer.model.eval()
+        results, rows = evaluate_model(trainer.model, featurizer, test, eval_args.test_batch_size, str(output_dir))
+        results.update({k: run_info[k] for k in ("command", "commit", "hardware", "train_wall_clock_s")})
+        write_results(results, output_dir / "results", name="test_results")
+        with open(output_dir / "results" / "test_generations.jsonl", "w") as f:
+            f.writelines(json.dumps(row) + "\n" for row in rows)
+        write_card(output_dir, output_dir / "results" / "test_results.json")
+        logger.info("test metrics: %s", results["metrics"])
+        run_info["test_metrics"] = results["metrics"]
+    return run_info
+
+
+if __name__ == "__main__":
+    main()

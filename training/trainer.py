@@ -1,0 +1,47 @@
+"""``Seq2SeqTrainer`` subclass that logs every loss term the model returns.
+
+Models return ``loss`` (the paper's weighted sum) plus one field per term ending in ``_loss``
+(``generation_loss``, ``emotion_loss``, …). The trainer averages each term over the steps since the
+last log, separately for training (``train/<term>`` → logged as ``<term>``) and evaluation
+(``eval_<term>``), and reduces them across processes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import torch
+from transformers import Seq2SeqTrainer
+
+
+class EmpatheticTrainer(Seq2SeqTrainer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._term_sums = {"train": defaultdict(float), "eval": defaultdict(float)}
+        self._term_counts = {"train": 0, "eval": 0}
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        loss, outputs = super().compute_loss(model, inputs, return_outputs=True, num_items_in_batch=num_items_in_batch)
+        phase = "train" if model.training else "eval"
+        terms = {k: v for k, v in outputs.items() if k.endswith("_loss") and isinstance(v, torch.Tensor)}
+        for name, value in terms.items():
+            self._term_sums[phase][name] += value.detach().float()
+        self._term_counts[phase] += 1
+        return (loss, outputs) if return_outputs else loss
+
+    def _pop_terms(self, phase: str) -> dict[str, float]:
+        count, sums = self._term_counts[phase], self._term_sums[phase]
+        if not count:
+            return {}
+        names = sorted(sums)
+        means = torch.stack([torch.as_tensor(sums[n], device=self.args.device) for n in names]) / count
+        means = self.accelerator.reduce(means, reduction="mean") if self.accelerator.num_processes > 1 else means
+        self._term_sums[phase], self._term_counts[phase] = defaultdict(float), 0
+        return {name: round(value, 4) for name, value in zip(names, means.tolist(), strict=True)}
+
+    def log(self, logs: dict[str, float], *args, **kwargs) -> None:
+        if "loss" in logs:  # a training log
+            logs.update(self._pop_terms("train"))
+        if "eval_loss" in logs:
+            logs.update({f"eval_{k}": v for k, v in self._pop_terms("eval").items()})
+        super().log(logs, *args, **kwargs)
