@@ -30,6 +30,7 @@ def load_checkpoint(path: str | Path, device: str | None = None, **featurizer_kw
     if len(tokenizer) != model.config.vocab_size:
         raise ValueError(f"{path}: tokenizer has {len(tokenizer)} tokens but the model expects {model.config.vocab_size}")
     model.to(device or ("cuda" if torch.cuda.is_available() else "cpu")).eval()
+    featurizer_kwargs.setdefault("max_source_length", min(512, model.config.max_position_embeddings))
     return model, tokenizer, featurizer_for(model.config.model_type, tokenizer, **featurizer_kwargs)
 
 
@@ -105,11 +106,11 @@ def evaluate_model(
     """Score and generate on an ED split: (results dict as in ``evaluation``'s schema, per-example rows)."""
     nlls, predicted = score_references(model, featurizer, dataset, batch_size, progress)
     start = time.perf_counter()
-    responses, _ = generate_responses(model, featurizer, dataset["context"], batch_size, progress, **generate_kwargs)
+    responses, _ = generate_responses(model, featurizer, list(dataset["context"]), batch_size, progress, **generate_kwargs)
     generate_seconds = time.perf_counter() - start
-    metrics = {"ppl": perplexity(nlls), **compute_text_metrics(responses, dataset["target"])}
+    metrics = {"ppl": perplexity(nlls), **compute_text_metrics(responses, list(dataset["target"]))}
     if predicted[0] >= 0:
-        metrics["emotion_accuracy"] = emotion_accuracy(predicted, dataset["emotion"])
+        metrics["emotion_accuracy"] = emotion_accuracy(predicted, list(dataset["emotion"]))
     generation_config = model.generation_config.to_diff_dict() | generate_kwargs
     decoding = {k: generation_config.get(k) for k in ("max_new_tokens", "num_beams", "do_sample", "top_k", "top_p")}
     decoding["strategy"] = "beam" if (decoding["num_beams"] or 1) > 1 else ("sampling" if decoding["do_sample"] else "greedy")

@@ -197,6 +197,8 @@ class EmpatheticPreTrainedModel(PreTrainedModel):
     main_input_name = "input_ids"
     supports_gradient_checkpointing = False
     _supports_sdpa = True
+    # losses are means over the batch's tokens; Trainer must not rescale them by num_items_in_batch / world size
+    accepts_loss_kwargs = False
 
     def _init_weights(self, module: nn.Module) -> None:
         super()._init_weights(module)

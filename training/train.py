@@ -117,7 +117,8 @@ def provenance() -> dict:
 def build_tokenizer(model_args: ModelArguments, train_split):
     if model_args.model_name_or_path:
         return AutoTokenizer.from_pretrained(model_args.model_name_or_path)
-    texts = [u for context in train_split["context"] for u in context] + train_split["target"] + train_split["situation"]
+    # every utterance and situation once (an utterance recurs in the contexts of later turns)
+    texts = dict.fromkeys([*(u for context in train_split["context"] for u in context), *train_split["target"], *train_split["situation"]])
     return build_word_tokenizer(texts, min_frequency=model_args.min_word_frequency)
 
 
@@ -163,7 +164,10 @@ def main(argv: list[str] | None = None) -> dict:
     tokenizer = AutoTokenizer.from_pretrained(last_checkpoint) if last_checkpoint else build_tokenizer(model_args, raw["train"])
     model = build_model(model_args, tokenizer)
     featurizer = featurizer_for(
-        model.config.model_type, tokenizer, max_source_length=data_args.max_source_length, max_target_length=data_args.max_target_length
+        model.config.model_type,
+        tokenizer,
+        max_source_length=min(data_args.max_source_length, model.config.max_position_embeddings),
+        max_target_length=min(data_args.max_target_length, model.config.max_position_embeddings),
     )
     with training_args.main_process_first(desc="featurizing"):
         features = {

@@ -39,6 +39,11 @@ class EmpatheticTrainer(Seq2SeqTrainer):
         self._term_sums[phase], self._term_counts[phase] = defaultdict(float), 0
         return {name: round(value, 4) for name, value in zip(names, means.tolist(), strict=True)}
 
+    def _issue_warnings_after_load(self, load_result) -> None:
+        # tied embeddings are saved once; their other names are "missing" but share the loaded tensor
+        load_result.missing_keys[:] = [k for k in load_result.missing_keys if k not in self.model.all_tied_weights_keys]
+        super()._issue_warnings_after_load(load_result)
+
     def log(self, logs: dict[str, float], *args, **kwargs) -> None:
         if "loss" in logs:  # a training log
             logs.update(self._pop_terms("train"))

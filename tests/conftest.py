@@ -1,0 +1,66 @@
+"""Shared fixtures: the embedded ED sample, a word tokenizer built on it, a tiny seeded model and a saved checkpoint.
+
+Everything is local (no network): the sample ships with the package and the model is random and tiny
+(d_model 16) so the whole modeling/tokenization suite runs in seconds on CPU.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests must never download
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+import empathetic_models  # noqa: E402,F401  (registers the Auto classes)
+from empathetic_models.data import load_empathetic_dialogues  # noqa: E402
+from empathetic_models.tokenization import build_word_tokenizer  # noqa: E402
+
+# Tiny model dimensions used throughout the tests. A large ``init_std`` makes the random model's outputs
+# depend clearly on its inputs, so "same tokens" comparisons between decoding paths are meaningful.
+TINY_CONFIG = dict(d_model=16, attention_dim=8, ffn_dim=16, num_heads=2, init_std=0.5, max_position_embeddings=256)
+SEED = 1234
+
+
+def training_texts(dataset) -> list[str]:
+    """Contexts, targets and situations of an ED split: what the vocabulary is built from."""
+    return [u for context in dataset["context"] for u in context] + list(dataset["target"]) + list(dataset["situation"])
+
+
+def make_tiny_model(tokenizer, seed: int = SEED, **overrides):
+    """A seeded tiny ``EmpatheticTransformerForConditionalGeneration`` in eval mode."""
+    from transformers import AutoConfig, AutoModelForSeq2SeqLM
+
+    config = AutoConfig.for_model("empathetic_transformer", **{"vocab_size": len(tokenizer), **TINY_CONFIG, **overrides})
+    torch.manual_seed(seed)
+    return AutoModelForSeq2SeqLM.from_config(config).eval()
+
+
+@pytest.fixture(scope="session")
+def sample_ed():
+    """DatasetDict (train/valid/test) of response examples from the embedded sample."""
+    return load_empathetic_dialogues("sample")
+
+
+@pytest.fixture(scope="session")
+def word_tokenizer(sample_ed):
+    """Word-level fast tokenizer built from the sample's train contexts, targets and situations."""
+    return build_word_tokenizer(training_texts(sample_ed["train"]))
+
+
+@pytest.fixture
+def tiny_model(word_tokenizer):
+    """Fresh (per test, so tests may train it) tiny seeded Multi-TRS model in eval mode."""
+    return make_tiny_model(word_tokenizer)
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory, word_tokenizer):
+    """A folder holding a tiny model (``save_pretrained``) and its tokenizer; returns its path."""
+    folder = tmp_path_factory.mktemp("checkpoint") / "tiny_empathetic_transformer"
+    make_tiny_model(word_tokenizer).save_pretrained(folder)
+    word_tokenizer.save_pretrained(folder)
+    return folder

@@ -1,0 +1,90 @@
+"""The ``empathetic-models`` command line on a tiny checkpoint: help, generate, evaluate, bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from empathetic_models.cli import build_parser, main
+
+SUBCOMMANDS = ("train", "evaluate", "generate", "chat", "card", "push")
+
+
+def test_console_script_help_lists_every_subcommand():
+    done = subprocess.run([sys.executable, "-m", "empathetic_models.cli", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0
+    for name in SUBCOMMANDS:
+        assert name in done.stdout
+
+
+@pytest.mark.parametrize("name", SUBCOMMANDS)
+def test_every_subcommand_has_help(name, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args([name, "--help"])
+    assert exit_info.value.code == 0
+    assert f"usage: empathetic-models {name}" in capsys.readouterr().out
+
+
+def test_generate_writes_one_response_per_dialogue(tiny_checkpoint, tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text('["I failed my exam today."]\n{"dialogue": ["My dog died.", "Oh no!", "I miss him."], "id": 7}\n')
+    out = tmp_path / "out.jsonl"
+    assert main(["generate", "--model", str(tiny_checkpoint), "--input", str(source), "--output", str(out), "--batch-size", "2"]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 2 and rows[1]["id"] == 7
+    assert all(isinstance(r["response"], str) and r["predicted_emotion"] for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("[]\n", "dialogue 1"), ('{"dialogue": ["ok", 3]}\n', "dialogue 1"), ("not json\n", "not valid JSON"), ("", "no dialogues")],
+)
+def test_generate_rejects_bad_dialogues_with_a_clear_error(tiny_checkpoint, tmp_path, capsys, content, message):
+    source = tmp_path / "in.jsonl"
+    source.write_text(content)
+    code = main(["generate", "--model", str(tiny_checkpoint), "--input", str(source), "--output", str(tmp_path / "o.jsonl")])
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_evaluate_a_checkpoint_on_the_sample_writes_json_and_markdown(tiny_checkpoint, tmp_path):
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--model", str(tiny_checkpoint), "--max-examples", "10", "--output-dir", str(out)]) == 0
+    results = json.loads((out / "test_results.json").read_text())
+    assert results["num_examples"] == 10 and results["decoding"]["strategy"] == "greedy"
+    assert results["metrics"]["ppl"] > 1 and 0 <= results["metrics"]["emotion_accuracy"] <= 100
+    assert "ppl" in (out / "test_results.md").read_text().lower()
+    assert len((out / "test_generations.jsonl").read_text().splitlines()) == 10
+
+
+def test_evaluate_a_predictions_file(tmp_path):
+    predictions = tmp_path / "p.jsonl"
+    predictions.write_text(
+        '{"prediction": "i am sorry to hear that .", "reference": "i am so sorry to hear that .", "emotion": "sad", "predicted_emotion": "sad"}\n'
+        '{"prediction": "that is great !", "reference": "wow , that is great !", "emotion": "proud", "predicted_emotion": "joyful"}\n'
+    )
+    assert main(["evaluate", "--predictions", str(predictions), "--output-dir", str(tmp_path)]) == 0
+    metrics = json.loads((tmp_path / "test_results.json").read_text())["metrics"]
+    assert metrics["emotion_accuracy"] == pytest.approx(50.0)
+    # generated tokens: "i am sorry to hear that ." + "that is great !" = 11, "that" twice -> 10 distinct
+    assert metrics["dist_1"] == pytest.approx(100 * 10 / 11)
+
+
+def test_evaluate_rejects_an_unknown_emotion_label(tmp_path, capsys):
+    predictions = tmp_path / "p.jsonl"
+    predictions.write_text('{"prediction": "ok", "reference": "ok", "emotion": "sad", "predicted_emotion": "hungry"}\n')
+    assert main(["evaluate", "--predictions", str(predictions), "--output-dir", str(tmp_path)]) == 2
+    assert "hungry" in capsys.readouterr().err
+
+
+def test_chat_answers_each_line_and_shows_the_emotion(tiny_checkpoint, monkeypatch, capsys):
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("I lost my job.\n/reset\nMy cat is sick.\n/quit\nnever read\n"))
+    assert main(["chat", "--model", str(tiny_checkpoint), "--max-new-tokens", "5"]) == 0
+    replies = [line for line in capsys.readouterr().out.splitlines() if line.startswith("bot [")]
+    assert len(replies) == 2

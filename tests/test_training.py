@@ -1,0 +1,108 @@
+"""Training entry point: recipes, loss-term logging, early stopping, resume, 2-process DDP, outputs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+import empathetic_models  # noqa: F401  (registers the architectures)
+from training.train import main, recipe_argv
+
+TINY = ["--model_config", '{"d_model": 32, "attention_dim": 8, "ffn_dim": 16}', "--report_to", "none"]
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _train(output_dir: Path, *flags: str) -> dict:
+    return main(["sample", "--output_dir", str(output_dir), *TINY, *flags])
+
+
+def _log_history(output_dir: Path) -> list[dict]:
+    return json.loads((output_dir / "trainer_state.json").read_text())["log_history"]
+
+
+def test_recipe_flags_come_first_so_command_line_overrides_win():
+    argv = recipe_argv(["sample", "--learning_rate", "0.5"])
+    assert argv[-2:] == ["--learning_rate", "0.5"]
+    assert argv.index("--data_source") < argv.index("--learning_rate")
+    assert json.loads(argv[argv.index("--model_config") + 1])["d_model"] == 300
+
+
+def test_unknown_recipe_names_the_known_ones():
+    with pytest.raises(SystemExit, match="recipe not found: nope.*sample"):
+        recipe_argv(["nope"])
+
+
+def test_sample_run_logs_every_loss_term_and_writes_a_loadable_checkpoint(tmp_path):
+    out = tmp_path / "run"
+    info = _train(out, "--max_steps", "8", "--eval_strategy", "steps", "--eval_steps", "4", "--save_steps", "4",
+                  "--save_strategy", "steps", "--logging_steps", "2", "--max_test_samples", "12")  # fmt: skip
+    history = _log_history(out)
+    train_logs = [h for h in history if "loss" in h and "eval_loss" not in h]
+    eval_logs = [h for h in history if "eval_loss" in h]
+    assert train_logs and eval_logs
+    for log in train_logs:  # the total is the sum of its logged terms (emotion weight 1)
+        assert log["loss"] == pytest.approx(log["generation_loss"] + log["emotion_loss"], abs=0.02)
+    assert {"eval_generation_loss", "eval_emotion_loss"} <= eval_logs[-1].keys()
+
+    assert info["world_size"] == 1 and info["global_step"] == 8 and info["split_style"] == "full"
+    results = json.loads((out / "results" / "test_results.json").read_text())
+    assert results["num_examples"] == 12 and results["split_style"] == "full"
+    assert {"ppl", "bleu_1", "bleu_4", "dist_1", "dist_2", "sent_std", "emotion_accuracy"} <= results["metrics"].keys()
+    assert results["train_wall_clock_s"] > 0 and results["commit"]
+    rows = (out / "results" / "test_generations.jsonl").read_text().splitlines()
+    assert len(rows) == 12 and "prediction" in json.loads(rows[0])
+    assert "model-index" in (out / "README.md").read_text()
+
+    model = AutoModelForSeq2SeqLM.from_pretrained(out)
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    assert model.config.vocab_size == len(tokenizer) and model.generation_config.max_new_tokens == 30
+
+
+def test_early_stopping_on_validation_loss(tmp_path):
+    # learning rate 0: the validation loss never improves, so patience 1 stops at the second evaluation
+    info = _train(tmp_path / "run", "--learning_rate", "0", "--warmup_steps", "0", "--num_train_epochs", "10",
+                  "--early_stopping_patience", "1", "--evaluate_test", "false")  # fmt: skip
+    steps_per_epoch = 26  # 411 sample examples / batch 16
+    assert info["global_step"] == 2 * steps_per_epoch
+
+
+def test_interrupted_training_resumes_from_the_last_checkpoint(tmp_path, caplog):
+    out = tmp_path / "run"
+    flags = ["--save_strategy", "steps", "--save_steps", "3", "--eval_strategy", "no", "--load_best_model_at_end", "false",
+             "--evaluate_test", "false", "--logging_steps", "1"]  # fmt: skip
+    _train(out, "--max_steps", "3", *flags)
+    first_vocab = AutoTokenizer.from_pretrained(out).get_vocab()
+    with caplog.at_level(logging.INFO, logger="training.train"):
+        info = _train(out, "--max_steps", "6", *flags)
+    assert "resuming from" in caplog.text and "checkpoint-3" in caplog.text
+    assert info["global_step"] == 6
+    steps = [h["step"] for h in _log_history(out) if "loss" in h]
+    assert steps[:3] == [1, 2, 3] and steps[-1] == 6  # one history across both runs
+    assert AutoTokenizer.from_pretrained(out).get_vocab() == first_vocab
+
+    fresh = _train(out, "--max_steps", "2", *flags, "--overwrite_output_dir", "true")
+    assert fresh["global_step"] == 2
+
+
+def test_accelerate_launch_trains_with_two_processes(tmp_path):
+    out = tmp_path / "ddp"
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+        "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "training.train", "sample",
+        "--output_dir", str(out), *TINY, "--max_steps", "4", "--eval_strategy", "no", "--save_strategy", "no",
+        "--load_best_model_at_end", "false", "--evaluate_test", "false", "--use_cpu", "true",
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    info = json.loads((out / "run_info.json").read_text())
+    assert info["world_size"] == 2 and info["global_step"] == 4
+    assert AutoModelForSeq2SeqLM.from_pretrained(out).model.shared.weight.dtype == torch.float32
