@@ -59,6 +59,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if args.max_examples:
             dataset = dataset.select(range(min(args.max_examples, len(dataset))))
         results, rows = evaluate_model(model, featurizer, dataset, args.batch_size, args.model, **_generate_kwargs(args))
+        results["data_source"] = args.data
         output_dir.mkdir(parents=True, exist_ok=True)
         with open(output_dir / f"{args.split}_generations.jsonl", "w") as f:
             f.writelines(json.dumps(row) + "\n" for row in rows)

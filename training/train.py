@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> dict:
             test = test.select(range(min(eval_args.max_test_samples, len(test))))
         trainer.model.eval()
         results, rows = evaluate_model(trainer.model, featurizer, test, eval_args.test_batch_size, str(output_dir))
-        results.update({k: run_info[k] for k in ("command", "commit", "hardware", "train_wall_clock_s")})
+        results.update({k: run_info[k] for k in ("command", "commit", "hardware", "train_wall_clock_s", "data_source")})
         write_results(results, output_dir / "results", name="test_results")
         with open(output_dir / "results" / "test_generations.jsonl", "w") as f:
             f.writelines(json.dumps(row) + "\n" for row in rows)
