@@ -2,7 +2,8 @@
 
 Importing the package registers every architecture with the Auto classes (``AutoConfig``, ``AutoModel``,
 ``AutoModelForSeq2SeqLM``) and marks the classes so that ``save_pretrained`` writes ``auto_map`` and copies
-the model code next to the weights (``trust_remote_code`` loading without this package).
+the model code next to the weights (``trust_remote_code`` loading without this package). It also registers
+the ``empathetic-response`` pipeline task.
 """
 
 from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
@@ -31,6 +32,8 @@ for _model_type, (_config, _base, _lm) in ARCHITECTURES.items():
     _config.register_for_auto_class()
     _base.register_for_auto_class("AutoModel")
     _lm.register_for_auto_class("AutoModelForSeq2SeqLM")
+
+from . import pipelines  # noqa: E402  (registers the "empathetic-response" pipeline task)
 
 __all__ = [
     "ARCHITECTURES",

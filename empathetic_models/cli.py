@@ -132,10 +132,15 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_card(args: argparse.Namespace) -> int:
-    from .cards import write_card
+    from .cards import update_readme, write_card
 
-    path = write_card(args.checkpoint, args.results)
-    print(f"wrote {path}")
+    if args.update_readme:
+        changed = update_readme(args.update_readme)
+        print(f"{'updated' if changed else 'already up to date:'} {args.update_readme}")
+    if args.checkpoint:
+        print(f"wrote {write_card(args.checkpoint, args.results, args.model_id)}")
+    elif not args.update_readme:
+        raise ValueError("give a checkpoint folder, --update-readme README.md, or both")
     return 0
 
 
@@ -191,9 +196,14 @@ def build_parser() -> argparse.ArgumentParser:
     _decoding_flags(p)
     p.set_defaults(func=cmd_chat)
 
-    p = sub.add_parser("card", help="write a checkpoint's model card (README.md) from a results JSON")
-    p.add_argument("checkpoint", help="checkpoint folder")
+    p = sub.add_parser("card", help="write a checkpoint's model card (README.md) from a results JSON", description=(
+        "Write CHECKPOINT/README.md from hub_cards/templates/<model_type>.md and a results JSON (metrics without "
+        "results are marked 'not measured'); --update-readme refreshes the results table of the project README "
+        "from hub_cards/results/."))  # fmt: skip
+    p.add_argument("checkpoint", nargs="?", help="checkpoint folder")
     p.add_argument("--results", help="results JSON (default: <checkpoint>/results/test_results.json if present)")
+    p.add_argument("--model-id", help="Hub id to show in the card's usage snippet (default empathetic-models/<model_type>)")
+    p.add_argument("--update-readme", metavar="README", help="rewrite the results block of this README")
     p.set_defaults(func=cmd_card)
 
     p = sub.add_parser("push", help="upload a checkpoint folder (with its card) to the Hugging Face Hub")
