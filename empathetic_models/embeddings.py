@@ -33,7 +33,8 @@ def load_glove_embeddings(path: str | Path, tokenizer: PreTrainedTokenizerBase, 
             values = rest.split(" ")
             if len(values) != dim:
                 raise ValueError(f"{path}:{line_number}: vector of size {len(values)}, but the model's d_model is {dim}")
-            embedding.weight[index] = torch.tensor([float(v) for v in values])
+            # stored divided by the embedding's input scale, so the model's input is the GloVe vector itself
+            embedding.weight[index] = torch.tensor([float(v) for v in values]) / getattr(embedding, "embed_scale", 1.0)
             found += 1
     coverage = found / len(vocab)
     logger.info("initialised %d/%d word embeddings (%.1f%%) from %s", found, len(vocab), 100 * coverage, path)

@@ -33,6 +33,7 @@ class EmpatheticTransformerConfig(PreTrainedConfig):
     attention_dropout: float = 0.0
     embedding_dropout: float = 0.0
     max_position_embeddings: int = 1000  # sinusoidal positions; longer histories are truncated by the featurizer
+    scale_embedding: bool = True  # word embeddings × sqrt(d_model), initialised N(0, d_model^-0.5)
     num_dialogue_states: int = 2  # speaker and listener embeddings added to every context token
     use_emotion_classifier: bool = True  # Multi-TRS head; False = plain Transformer
     emotion_loss_weight: float = 1.0

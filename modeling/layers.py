@@ -46,6 +46,19 @@ class SinusoidalPositions(nn.Module):
         return self.signal[offset : offset + length]
 
 
+class ScaledWordEmbedding(nn.Embedding):
+    """Word embedding multiplied by ``sqrt(d_model)`` (Vaswani et al., 2017, §3.4) when ``scale`` is set and
+    initialised N(0, d_model^-0.5): inputs then match the unit-scale sinusoidal positions and tied output
+    logits start at unit scale."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None, scale: bool = True):
+        super().__init__(num_embeddings, embedding_dim, padding_idx=padding_idx)
+        self.embed_scale = math.sqrt(embedding_dim) if scale else 1.0
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        return super().forward(input_ids) * self.embed_scale
+
+
 class MultiHeadAttention(nn.Module):
     """Multi-head attention with a separate total key/value depth (MoEL's ``total_key_depth``).
 
@@ -190,8 +203,8 @@ class TransformerDecoderStack(nn.Module):
 
 
 class EmpatheticPreTrainedModel(PreTrainedModel):
-    """Base of the from-scratch models: normal(0, ``config.init_std``) weights, zero padding row, and the
-    sinusoidal tables re-filled (they are non-persistent buffers, so loading does not restore them)."""
+    """Base of the from-scratch models: normal(0, ``config.init_std``) weights, N(0, d^-0.5) word embeddings
+    with a zero padding row, and the sinusoidal tables re-filled (non-persistent buffers, not restored by loading)."""
 
     base_model_prefix = "model"
     main_input_name = "input_ids"
@@ -202,6 +215,10 @@ class EmpatheticPreTrainedModel(PreTrainedModel):
 
     def _init_weights(self, module: nn.Module) -> None:
         super()._init_weights(module)
+        if isinstance(module, ScaledWordEmbedding):
+            init.normal_(module.weight, mean=0.0, std=module.embedding_dim**-0.5)
+            if module.padding_idx is not None:
+                init.zeros_(module.weight[module.padding_idx])
         if isinstance(module, SinusoidalPositions):
             init.copy_(module.signal, sinusoidal_positions(*module.signal.shape))
 

@@ -19,6 +19,7 @@ from .layers import (
     EmpatheticEncoderOutput,
     EmpatheticPreTrainedModel,
     EmpatheticSeq2SeqLMOutput,
+    ScaledWordEmbedding,
     SinusoidalPositions,
     TransformerDecoderStack,
     TransformerEncoderStack,
@@ -85,7 +86,7 @@ class EmpatheticTransformerModel(EmpatheticTransformerPreTrainedModel):
 
     def __init__(self, config: EmpatheticTransformerConfig):
         super().__init__(config)
-        self.shared = nn.Embedding(config.vocab_size, config.d_model, padding_idx=config.pad_token_id)
+        self.shared = ScaledWordEmbedding(config.vocab_size, config.d_model, config.pad_token_id, config.scale_embedding)
         self.encoder = EmpatheticTransformerEncoder(config, self.shared)
         self.decoder = EmpatheticTransformerDecoder(config, self.shared)
         self.post_init()

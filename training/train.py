@@ -111,7 +111,8 @@ def provenance() -> dict:
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
-    return {"command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]), "commit": commit, "hardware": device}
+    program = "python -m training.train" if Path(sys.argv[0]).resolve() == Path(__file__).resolve() else Path(sys.argv[0]).name
+    return {"command": " ".join([program, *sys.argv[1:]]), "commit": commit, "hardware": device}
 
 
 def build_tokenizer(model_args: ModelArguments, train_split):
@@ -145,6 +146,7 @@ def build_model(model_args: ModelArguments, tokenizer):
 
 def main(argv: list[str] | None = None) -> dict:
     model_args, data_args, eval_args, training_args = parse_args(argv)
+    run_provenance = provenance()  # taken before training: the code that actually runs
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=training_args.get_process_log_level())
     set_seed(training_args.seed)
     output_dir = Path(training_args.output_dir)
@@ -193,7 +195,7 @@ def main(argv: list[str] | None = None) -> dict:
     trainer.save_model()  # weights, config (auto_map), code, generation config, tokenizer
     trainer.save_state()
     run_info = {
-        **provenance(),
+        **run_provenance,
         "model_type": model.config.model_type,
         "world_size": training_args.world_size,
         "data_source": data_args.data_source,
