@@ -9,7 +9,7 @@ from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from hub_cards import RESULTS_DIR, template_path
+from hub_cards import PUBLISHED, RESULTS_DIR, template_path
 
 # metric key → (column name, definition), in the papers' column order
 METRICS = {
@@ -51,7 +51,7 @@ def markdown_table(rows: list[tuple[str, str, dict]]) -> str:
 
 
 def published_rows(model_type: str) -> list[tuple[str, str, dict]]:
-    published = json.loads((RESULTS_DIR / "published.json").read_text()).get(model_type, [])
+    published = json.loads(PUBLISHED.read_text()).get(model_type, [])
     return [(row["model"], row["source"], row["metrics"]) for row in published]
 
 

@@ -1,7 +1,8 @@
 """Model-card templates (``templates/<model_type>.md``) and the measured results they are filled from
 (``results/<model_type>/*.json``, each naming the command, commit, hardware and data that produced it).
 
-``published.json`` holds the papers' reported rows that cards and the README print beside ours.
+``published.json`` holds the papers' reported rows that cards and the README print beside ours; it is
+kept outside ``results/``, which holds only our measurements.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).parent
 TEMPLATES_DIR = ROOT / "templates"
 RESULTS_DIR = ROOT / "results"
+PUBLISHED = ROOT / "published.json"  # rows the papers report (not measured here)
 
 
 def template_path(model_type: str) -> Path:

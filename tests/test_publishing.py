@@ -15,7 +15,7 @@ import empathetic_models  # noqa: F401  (registers models and the pipeline task)
 from empathetic_models.cards import NOT_MEASURED, build_card, results_table, update_readme, write_card
 from empathetic_models.data import DataError
 from empathetic_models.hub import missing_files, push_checkpoint
-from hub_cards import RESULTS_DIR, template_path
+from hub_cards import template_path
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = {
@@ -67,7 +67,6 @@ def test_card_needs_a_checkpoint_and_a_template():
 def test_readme_results_table_is_generated_from_hub_cards_results(tmp_path):
     results = tmp_path / "results"
     (results / "empathetic_transformer").mkdir(parents=True)
-    shutil.copy(RESULTS_DIR / "published.json", results / "published.json")
     (results / "empathetic_transformer" / "full_ed.json").write_text(json.dumps(RESULTS))
     table = results_table(results)
     assert "| 37.12 |" in table and "test rig" in table and "NEC Table 2" in table
