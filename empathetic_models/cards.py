@@ -4,12 +4,16 @@ filled only from measured results JSON (schema in :mod:`empathetic_models.evalua
 from __future__ import annotations
 
 import json
+import math
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from hub_cards import PUBLISHED, RESULTS_DIR, template_path
+
+from . import ARCHITECTURES
 
 # metric key → (column name, definition), in the papers' column order
 METRICS = {
@@ -25,6 +29,7 @@ METRICS = {
     "emotion_accuracy": ("Acc %", "top-1 emotion accuracy over the 32 ED labels"),
 }
 NOT_MEASURED = "not measured"
+NOT_RECORDED = "not recorded"
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 
 
@@ -55,60 +60,160 @@ def published_rows(model_type: str) -> list[tuple[str, str, dict]]:
     return [(row["model"], row["source"], row["metrics"]) for row in published]
 
 
-def build_card(results: dict | str | Path | None, config: dict, model_id: str | None = None) -> ModelCard:
-    """The card of a checkpoint whose ``config.json`` is ``config``, with ``results`` (or none measured)."""
-    model_type = config["model_type"]
+def _check_metrics(metrics: Mapping) -> dict[str, float]:
+    """Measured metric values as floats (``None`` = not measured); clear errors for anything else."""
+    checked = {}
+    for key, value in metrics.items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"metric {key!r} in the results is {value!r}: expected a finite number (or leave it out)")
+        checked[key] = float(value)
+    return checked
+
+
+def _seconds(value) -> str:
+    return f"{value:.0f} s ({value / 3600:.2f} h)" if isinstance(value, (int, float)) else str(value)
+
+
+def _decoding_text(evaluated: Mapping | None, generation_config: Mapping | None) -> str:
+    def describe(settings: Mapping) -> str:
+        return ", ".join(f"{k}={v}" for k, v in settings.items() if v is not None) or "defaults"
+
+    lines = []
+    if evaluated:
+        lines.append(f"- **Evaluated with**: {describe(evaluated)}.")
+    if generation_config:
+        keys = ("max_new_tokens", "max_length", "num_beams", "do_sample", "top_k", "top_p", "temperature")
+        shipped = {k: generation_config[k] for k in keys if k in generation_config}
+        lines.append(
+            f"- **Shipped `generation_config.json`** (what `generate` and the pipeline use by default): {describe(shipped)}."
+        )
+    return "\n".join(lines) or f"Decoding settings {NOT_RECORDED}."
+
+
+def _split_description(results: Mapping) -> str:
+    split_style, source = results.get("split_style"), results.get("data_source")
+    style = {
+        "paper": "the papers' split (the last two conversations of each official file dropped, as MoEL-style "
+        "preprocessing does: 40,250 / 5,734 / 5,255 train / valid / test examples on full ED)",
+        "full": "the full official split (40,254 / 5,738 / 5,259 train / valid / test examples on full ED)",
+    }.get(split_style, f"split style {NOT_RECORDED}")
+    if source == "sample":
+        data = "the 280-conversation sample embedded in empathetic-models (a smoke-test subset, not full ED)"
+    else:
+        data = f"data source `{source}`" if source else f"data source {NOT_RECORDED}"
+    return f"{data}; {style}"
+
+
+def build_card(
+    results: dict | str | Path | None = None,
+    model_type: str | None = None,
+    template: str | Path | None = None,
+    model_id: str | None = None,
+    *,
+    config: Mapping | None = None,
+    generation_config: Mapping | None = None,
+) -> ModelCard:
+    """The model card of a checkpoint, filled only from ``results`` (a results dict or JSON path; ``None`` =
+    nothing measured, every metric says "not measured").
+
+    ``model_type`` defaults to ``config["model_type"]`` (``config`` = the checkpoint's ``config.json``, which the
+    architecture section describes; without it the config class's defaults are described, and said to be), then
+    ``results["model_type"]``. ``template`` overrides
+    ``hub_cards/templates/<model_type>.md``. Each measured metric becomes an ``EvalResult``, so the card's YAML
+    carries a ``model-index``.
+    """
     results = load_results(results) if results is not None else {}
-    metrics = results.get("metrics", {})
+    declared = {
+        "argument": model_type,
+        "config": (config or {}).get("model_type"),
+        "results": results.get("model_type"),
+    }
+    known = {name: value for name, value in declared.items() if value}
+    if not known:
+        raise ValueError("cannot tell the model_type: pass model_type, a config, or results that name one")
+    if len(set(known.values())) > 1:
+        raise ValueError(f"model_type disagrees between {', '.join(f'{k} ({v!r})' for k, v in known.items())}")
+    model_type = next(iter(known.values()))
+    template = Path(template) if template is not None else template_path(model_type)
+    if not template.is_file():
+        raise FileNotFoundError(f"model-card template not found: {template}")
+    if config is not None:
+        config_source = "from the checkpoint's `config.json`"
+    elif model_type in ARCHITECTURES:
+        config = ARCHITECTURES[model_type][0]().to_dict()
+        config_source = f"the defaults of `{ARCHITECTURES[model_type][0].__name__}`; no `config.json` was given"
+    else:
+        config, config_source = {}, f"config {NOT_RECORDED}"
+    config = dict(config)
+
+    metrics = _check_metrics(results.get("metrics") or {})
     model_id = model_id or f"empathetic-models/{model_type}"
     split = results.get("split", "test")
+    extra = [k for k in metrics if k not in METRICS]  # named by key, never dropped silently
+    definitions = {**METRICS, **{k: (k, "not a metric defined by empathetic-models; see the results JSON") for k in extra}}
     eval_results = [
         EvalResult(
             task_type="text-generation", task_name="Empathetic response generation",
             dataset_type="empathetic_dialogues", dataset_name="EmpatheticDialogues", dataset_split=split,
-            metric_type=key, metric_name=METRICS[key][0], metric_value=round(float(metrics[key]), 4),
+            metric_type=key, metric_name=definitions[key][0], metric_value=round(metrics[key], 4),
         )  # fmt: skip
-        for key in METRICS
+        for key in definitions
         if key in metrics
     ]
     card_data = ModelCardData(
         language="en",
-        license="cc-by-nc-4.0",
+        license="cc-by-nc-4.0",  # the weights inherit EmpatheticDialogues' CC BY-NC 4.0
         library_name="transformers",
         tags=["empathetic-dialogue", "empathetic-models", model_type],
         datasets=["empathetic_dialogues"],
         model_name=model_id,
-        eval_results=eval_results or None,
+        eval_results=eval_results or None,  # the Hub rejects a model-index without metrics
     )
-    split_style, source = results.get("split_style"), results.get("data_source")
-    style = {
-        "paper": "the papers' split (the last two conversations of each split dropped: 40,250 / 5,734 / 5,255 examples on full ED)",
-        "full": "the full official split (40,254 / 5,738 / 5,259 examples on full ED)",
-    }.get(split_style, "split not recorded")
-    data = "the 280-conversation sample embedded in empathetic-models" if source == "sample" else f"data source `{source or 'not recorded'}`"
-    split_description = f"{data}, {style}"
     if metrics:
-        decoding = ", ".join(f"{k}={v}" for k, v in results.get("decoding", {}).items() if v is not None)
-        summary = f"On {results.get('num_examples', '?')} {split} examples ({split_style} split), decoding: {decoding}."
+        summary = (
+            f"Measured on {results.get('num_examples', NOT_RECORDED)} `{split}` examples "
+            f"(split style `{results.get('split_style', NOT_RECORDED)}`), metric version "
+            f"{results.get('metric_version', NOT_RECORDED)}."
+        )
     else:
         summary = "No evaluation results were supplied for this checkpoint: every metric below is not measured."
-    provenance = {k: results[k] for k in ("command", "commit", "hardware", "train_wall_clock_s", "generate_wall_clock_s") if k in results}
+    provenance = [
+        ("command", f"`{results['command']}`" if results.get("command") else NOT_RECORDED),
+        ("commit", results.get("commit") or NOT_RECORDED),
+        ("hardware", results.get("hardware") or NOT_RECORDED),
+        ("training wall-clock", _seconds(results["train_wall_clock_s"]) if "train_wall_clock_s" in results else NOT_RECORDED),
+        ("generation wall-clock", _seconds(results["generate_wall_clock_s"]) if "generate_wall_clock_s" in results else NOT_RECORDED),
+        ("evaluated checkpoint", results.get("model_name_or_path") or NOT_RECORDED),
+    ]
     return ModelCard.from_template(
         card_data,
-        template_path=str(template_path(model_type)),
+        template_path=str(template),
         model_name=model_id,
         model_id=model_id,
         config=config,
-        split_description=split_description,
+        config_source=config_source,
+        num_labels=len(config.get("id2label") or {}) or 32,
+        split_description=_split_description(results),
         evaluation_summary=summary,
-        results_rows=[{"name": name, "value": _format(metrics.get(key)), "definition": d} for key, (name, d) in METRICS.items()],
-        published_table=markdown_table(published_rows(model_type)),
-        provenance=provenance or {"results": NOT_MEASURED},
+        results_rows=[
+            {"name": name, "value": _format(metrics.get(key)), "definition": definition}
+            for key, (name, definition) in definitions.items()
+        ],
+        published_table=markdown_table(published) if (published := published_rows(model_type)) else "No published rows recorded.",
+        decoding=_decoding_text(results.get("decoding"), generation_config),
+        provenance=provenance,
     )
 
 
 def write_card(checkpoint_dir: str | Path, results: dict | str | Path | None = None, model_id: str | None = None) -> Path:
-    """Write ``README.md`` into a checkpoint folder (default results: ``results/test_results.json`` there)."""
+    """Write ``README.md`` (and nothing else) into a checkpoint folder; returns its path.
+
+    ``results`` defaults to ``<checkpoint_dir>/results/test_results.json`` when that exists, else the card says
+    "not measured" for every metric. ``model_type`` and the architecture come from ``config.json``, the shipped
+    decoding from ``generation_config.json``.
+    """
     checkpoint_dir = Path(checkpoint_dir)
     config_path = checkpoint_dir / "config.json"
     if not config_path.is_file():
@@ -116,7 +221,10 @@ def write_card(checkpoint_dir: str | Path, results: dict | str | Path | None = N
     default = checkpoint_dir / "results" / "test_results.json"
     if results is None and default.is_file():
         results = default
-    card = build_card(results, json.loads(config_path.read_text()), model_id)
+    generation_path = checkpoint_dir / "generation_config.json"
+    generation_config = json.loads(generation_path.read_text()) if generation_path.is_file() else None
+    config = json.loads(config_path.read_text())
+    card = build_card(results, config=config, model_id=model_id, generation_config=generation_config)
     path = checkpoint_dir / "README.md"
     card.save(path)
     return path

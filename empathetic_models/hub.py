@@ -23,8 +23,11 @@ def missing_files(checkpoint_dir: str | Path) -> list[str]:
     """What a checkpoint folder lacks before it can be pushed (empty when ready)."""
     folder = Path(checkpoint_dir)
     missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
-    if not (folder / "README.md").is_file():
+    readme = folder / "README.md"
+    if not readme.is_file():
         missing.append("README.md (run `empathetic-models card` first)")
+    elif not readme.read_text(encoding="utf-8").startswith("---"):
+        missing.append("model-card metadata in README.md (run `empathetic-models card` to write the card)")
     if (folder / "config.json").is_file():
         auto_map = json.loads((folder / "config.json").read_text()).get("auto_map", {})
         pending = {reference.split(".")[0] for reference in auto_map.values() if isinstance(reference, str)}
@@ -47,7 +50,14 @@ def push_checkpoint(
     commit_message: str = "Upload empathetic-models checkpoint",
     api: HfApi | None = None,
 ) -> str:
-    """Create ``repo_id`` if needed and upload the folder; returns the commit URL."""
+    """Create ``repo_id`` if needed and upload the folder; returns the commit URL.
+
+    The folder is checked first (:func:`missing_files`: config, weights, generation config, tokenizer, card,
+    and the model code ``auto_map`` names, with its same-folder imports); a missing piece raises
+    ``FileNotFoundError`` naming it. Training leftovers (:data:`IGNORE_PATTERNS`) are not uploaded. A Hub that
+    cannot be reached raises ``RuntimeError("could not reach the Hub at <endpoint>: ...")``. ``api`` is the
+    network client (an ``HfApi``; default ``HfApi(token=token)``).
+    """
     folder = Path(checkpoint_dir)
     if not folder.is_dir():
         raise FileNotFoundError(f"checkpoint folder not found: {folder}")
@@ -59,6 +69,6 @@ def push_checkpoint(
         commit = api.upload_folder(
             folder_path=str(folder), repo_id=repo_id, commit_message=commit_message, ignore_patterns=IGNORE_PATTERNS
         )
-    except (TransportError, OSError) as error:
+    except (TransportError, ConnectionError) as error:  # ConnectionError covers HF_HUB_OFFLINE's OfflineModeIsEnabled
         raise RuntimeError(f"could not reach the Hub at {api.endpoint}: {error}") from error
     return str(getattr(commit, "commit_url", commit))

@@ -3,47 +3,85 @@
     chat = pipeline("empathetic-response", model="path/or/hub-id")
     chat("I failed my exam.")                                   # one dialogue of one utterance
     chat(["My dog died.", "Oh no!", "I miss him so much."])     # one dialogue (last = the speaker's)
-    chat([["I got the job!"], ["I am so lonely."]], batch_size=2)  # several dialogues
-Each result is ``{"response": str, "emotion": label | None, "emotion_score": float | None}``.
+    chat([["I got the job!"], ["I am so lonely."]], batch_size=2)  # several dialogues → a list of results
+    chat("I failed my exam.", num_beams=3, max_new_tokens=20)   # any generation parameter
+
+Each result is ``{"response": str, "emotion": label | None, "emotion_score": float | None}`` (emotion is
+None for models without an emotion head). A list whose items are all lists/tuples is a list of dialogues;
+any other list is one dialogue. List inputs are validated (:func:`empathetic_models.data.validate_dialogue`)
+before anything is generated; generators and datasets are validated item by item.
 """
 
 from __future__ import annotations
 
 import torch
-from transformers import AutoModelForSeq2SeqLM, Pipeline
+from transformers import AutoModelForSeq2SeqLM, GenerationConfig, Pipeline
 from transformers.pipelines import PIPELINE_REGISTRY
 
-from .data import validate_dialogue
+from .data import DataError, validate_dialogue
 from .featurization import featurizer_for
 
 TASK = "empathetic-response"
-GENERATE_ARGUMENTS = ("max_new_tokens", "num_beams", "do_sample", "top_k", "top_p", "temperature")
+# every parameter generate() takes through a GenerationConfig, plus a GenerationConfig itself
+GENERATE_ARGUMENTS = frozenset(k for k in vars(GenerationConfig()) if not k.startswith("_")) | {"generation_config"}
+
+
+def _is_dialogue_list(inputs) -> bool:
+    return isinstance(inputs, (list, tuple)) and bool(inputs) and all(isinstance(d, (list, tuple)) for d in inputs)
 
 
 class EmpatheticResponsePipeline(Pipeline):
+    """Dialogue history → listener response and the speaker's predicted emotion."""
+
+    _pipeline_calls_generate = True  # transformers collects generation kwargs given at construction
+    _load_tokenizer = True
+    _load_processor = False
+    _load_image_processor = False
+    _load_video_processor = False
+    _load_feature_extractor = False
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.tokenizer is None:
+            raise ValueError("the empathetic-response pipeline needs the checkpoint's tokenizer")
         limit = min(512, self.model.config.max_position_embeddings)
         self.featurizer = featurizer_for(self.model.config.model_type, self.tokenizer, max_source_length=limit)
+        self._sanitize_parameters(**self._generate_kwargs)  # generation parameters given at construction
 
     def _sanitize_parameters(self, **kwargs):
-        unknown = set(kwargs) - set(GENERATE_ARGUMENTS)
+        unknown = set(kwargs) - GENERATE_ARGUMENTS
         if unknown:
-            raise ValueError(f"unknown arguments {sorted(unknown)}; the pipeline accepts {GENERATE_ARGUMENTS}")
+            raise ValueError(
+                f"unknown arguments {sorted(unknown)}; the pipeline accepts generation parameters "
+                "(e.g. max_new_tokens, num_beams, do_sample, top_k)"
+            )
+        if (kwargs.get("num_return_sequences") or 1) > 1:
+            raise ValueError("the empathetic-response pipeline returns one response per dialogue: num_return_sequences must be 1")
         return {}, {k: v for k, v in kwargs.items() if v is not None}, {}
 
     def __call__(self, inputs, **kwargs):
-        single_dialogue = isinstance(inputs, (list, tuple)) and bool(inputs) and all(isinstance(u, str) for u in inputs)
-        if single_dialogue:
-            return super().__call__([list(inputs)], **kwargs)[0]
-        return super().__call__(inputs, **kwargs)
+        """One dialogue (str or list of utterances) → one result; a list of dialogues → a list of results."""
+        if isinstance(inputs, str) or (isinstance(inputs, (list, tuple)) and not _is_dialogue_list(inputs)):
+            return super().__call__([validate_dialogue(inputs)], **kwargs)[0]
+        if isinstance(inputs, (list, tuple)):
+            dialogues = []
+            for i, dialogue in enumerate(inputs):
+                try:
+                    dialogues.append(validate_dialogue(dialogue))
+                except DataError as error:
+                    raise DataError(f"dialogue {i}: {error}") from None
+            return super().__call__(dialogues, **kwargs)
+        return super().__call__(inputs, **kwargs)  # generator / dataset: validated in preprocess
 
     def preprocess(self, dialogue):
+        # (1, length) tensors; transformers' collate pads batches with 0, our pad id, listener-free state and mask
         return self.featurizer.encode_dialogues([validate_dialogue(dialogue)])
 
     def _forward(self, model_inputs, **generate_kwargs):
+        generate_kwargs = self._prepare_generate_kwargs(generate_kwargs)
         sequences = self.model.generate(**model_inputs, **generate_kwargs)
         outputs = {"sequences": sequences}
+        # one decoder step more gives the emotion head's prediction for the same context
         emotion_logits = self.model(**model_inputs, decoder_input_ids=sequences[:, :1], use_cache=False).emotion_logits
         if emotion_logits is not None:
             outputs["emotion_probs"] = emotion_logits.float().softmax(-1)

@@ -61,7 +61,7 @@ def test_card_needs_a_checkpoint_and_a_template():
     with pytest.raises(FileNotFoundError, match="no model-card template for model_type 'nope'.*empathetic_transformer"):
         template_path("nope")
     with pytest.raises(FileNotFoundError, match="results file not found"):
-        build_card(REPO / "missing.json", {"model_type": "empathetic_transformer"})
+        build_card(REPO / "missing.json", config={"model_type": "empathetic_transformer"})
 
 
 def test_readme_results_table_is_generated_from_hub_cards_results(tmp_path):
@@ -69,7 +69,7 @@ def test_readme_results_table_is_generated_from_hub_cards_results(tmp_path):
     (results / "empathetic_transformer").mkdir(parents=True)
     (results / "empathetic_transformer" / "full_ed.json").write_text(json.dumps(RESULTS))
     table = results_table(results)
-    assert "| 37.12 |" in table and "test rig" in table and "NEC Table 2" in table
+    assert "| 37.12 |" in table and "test rig" in table and "NEC Tables 1 and 3" in table
     readme = tmp_path / "README.md"
     readme.write_text("intro\n<!-- results:start -->\nold\n<!-- results:end -->\nend\n")
     assert update_readme(readme, results) is True and "old" not in readme.read_text()
