@@ -251,5 +251,7 @@ def update_readme(readme: str | Path, results_dir: Path = RESULTS_DIR) -> bool:
         raise ValueError(f"{readme} has no {README_START} … {README_END} block")
     block = f"{README_START}\n{results_table(results_dir)}\n{README_END}"
     new = re.sub(re.escape(README_START) + r".*?" + re.escape(README_END), lambda _: block, text, flags=re.S)
-    readme.write_text(new) if new != text else None
-    return new != text
+    if new == text:
+        return False
+    readme.write_text(new)
+    return True
