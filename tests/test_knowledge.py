@@ -1,0 +1,104 @@
+"""Knowledge resources: NRC-VAD emotion intensity (KEMP eq. 1) and the ConceptNet concept index."""
+
+from __future__ import annotations
+
+import gzip
+import math
+from pathlib import Path
+
+import pytest
+
+from empathetic_models.knowledge import ConceptIndex, Edge, VADLexicon
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+NRC_VAD = SHARED / "nrc_vad" / "NRC-VAD-Lexicon.txt"
+CN4 = SHARED / "conceptnet" / "conceptnet4_en.tsv.gz"
+
+
+@pytest.fixture
+def tiny_lexicon(tmp_path):
+    path = tmp_path / "vad.txt"
+    path.write_text("Word\tValence\tArousal\tDominance\nnice\t0.930\t0.442\t0.650\ncalm\t0.500\t0.000\t0.500\nrage\t0.100\t1.000\t0.600\n")
+    return VADLexicon.from_file(path)
+
+
+def test_emotion_intensity_is_min_max_normalised_eq1(tiny_lexicon):
+    # raw = ||[V - 1/2, A/2]||: nice sqrt(0.43^2 + 0.221^2), calm 0 (the min), rage sqrt(0.4^2 + 0.5^2) (the max)
+    raw_nice, raw_rage = math.hypot(0.43, 0.221), math.hypot(0.4, 0.5)
+    assert tiny_lexicon.intensity("calm") == 0.0 and tiny_lexicon.intensity("rage") == pytest.approx(1.0)
+    assert tiny_lexicon.intensity("nice") == pytest.approx(raw_nice / raw_rage)
+    assert tiny_lexicon.intensity("unknown") == 0.0 and tiny_lexicon.get("unknown") == (0.5, 0.0, 0.5)
+
+
+def test_vad_lexicon_errors_name_the_problem(tmp_path):
+    with pytest.raises(FileNotFoundError, match="NRC-VAD lexicon not found"):
+        VADLexicon.from_file(tmp_path / "none.txt")
+    bad = tmp_path / "bad.txt"
+    bad.write_text("word,valence\n")
+    with pytest.raises(ValueError, match="expected the header"):
+        VADLexicon.from_file(bad)
+    bad.write_text("Word\tValence\tArousal\tDominance\nnice\t0.9\thigh\t0.6\n")
+    with pytest.raises(ValueError, match="bad.txt:2: scores must be numbers"):
+        VADLexicon.from_file(bad)
+
+
+@pytest.mark.skipif(not NRC_VAD.is_file(), reason="shared NRC-VAD lexicon absent")
+def test_real_nrc_vad_lexicon():
+    lexicon = VADLexicon.from_file(NRC_VAD)
+    assert len(lexicon) == 20007
+    assert lexicon.get("nice") == (0.93, 0.442, 0.65)  # the paper's example vector
+    values = [lexicon.intensity(w) for w in lexicon.vad]
+    assert min(values) == 0.0 and max(values) == pytest.approx(1.0)
+    assert lexicon.intensity("furious") > lexicon.intensity("table")
+
+
+def test_conceptnet4_tsv_drops_negated_and_removed_relations_and_weights_like_divisi2(tmp_path):
+    path = tmp_path / "cn4.tsv.gz"
+    rows = [
+        "head\trelation\ttail\tscore\tfreq",
+        "Birthday\tConceptuallyRelatedTo\tParty\t3\t5",  # renamed, weight 0.5 * log2(4) = 1.0
+        "birthday\tCauses\thappy\t1\t10",  # weight 1.0 * log2(2) = 1.0
+        "birthday\tDesires\tsad\t1\t-5",  # negated: dropped
+        "birthday\tAtLocation\thome\t2\t5",  # KEMP removes AtLocation
+        "cake\tIsA\tcake\t1\t5",  # self-loop: dropped
+    ]
+    with gzip.open(path, "wt") as f:
+        f.write("\n".join(rows) + "\n")
+    index = ConceptIndex.from_file(path)
+    assert index.get("birthday") == [Edge("RelatedTo", "party", 1.0), Edge("Causes", "happy", 1.0)]
+    assert "cake" not in index and "ConceptNet 4" in index.source
+    assert ConceptIndex.from_file(path, removed_relations=()).get("birthday")[-1] == Edge("AtLocation", "home", 0.5 * math.log2(3))
+
+
+def test_conceptnet5_assertions_keep_english_edges_with_their_weight(tmp_path):
+    path = tmp_path / "assertions.csv"
+    path.write_text(
+        '/a/[/r/Causes/,/c/en/exam/,/c/en/stress/]\t/r/Causes\t/c/en/exam/n\t/c/en/stress\t{"weight": 2.5}\n'
+        '/a/[/r/IsA/,/c/fr/chien/,/c/en/dog/]\t/r/IsA\t/c/fr/chien\t/c/en/dog\t{"weight": 1.0}\n'
+        '/a/[/r/Synonym/,/c/en/big/,/c/en/large/]\t/r/Synonym\t/c/en/big\t/c/en/large\t{"weight": 1.0}\n'
+        '/a/[/r/HasProperty/,/c/en/ice_cream/,/c/en/cold/]\t/r/HasProperty\t/c/en/ice_cream\t/c/en/cold\t{"weight": 0.5}\n'
+    )
+    index = ConceptIndex.from_file(path)
+    assert index.edges == {"exam": [Edge("Causes", "stress", 2.5)], "ice cream": [Edge("HasProperty", "cold", 0.5)]}
+
+
+def test_concept_index_round_trip_restrict_and_errors(tmp_path):
+    index = ConceptIndex({"exam": [Edge("Causes", "stress", 2.5)], "dog": [Edge("IsA", "pet", 1.0)]}, "test")
+    small = index.restrict(["exam", "cat"])
+    small.save(tmp_path / "concepts.json.gz")
+    loaded = ConceptIndex.load(tmp_path / "concepts.json.gz")
+    assert loaded.edges == {"exam": [Edge("Causes", "stress", 2.5)]} and loaded.source == "test"
+    with pytest.raises(FileNotFoundError, match="ConceptNet dump not found"):
+        ConceptIndex.from_file(tmp_path / "none.csv")
+    (tmp_path / "x.tsv").write_text("a\tb\n")
+    with pytest.raises(ValueError, match="neither a ConceptNet 5 assertions CSV nor a ConceptNet 4 TSV"):
+        ConceptIndex.from_file(tmp_path / "x.tsv")
+
+
+@pytest.mark.skipif(not CN4.is_file(), reason="shared ConceptNet 4 dump absent")
+def test_real_conceptnet4_index():
+    index = ConceptIndex.from_file(CN4)
+    assert index.num_edges() == 428029  # 488,014 edges − 13,340 negated − KEMP-removed relations − self-loops
+    relations = {e.relation for edges in index.edges.values() for e in edges}
+    assert "RelatedTo" in relations and not relations & {"AtLocation", "MadeOf", "SymbolOf", "CreatedBy"}
+    assert any(e.tail == "happy" for e in index.get("birthday"))
