@@ -102,3 +102,71 @@ def test_real_conceptnet4_index():
     relations = {e.relation for edges in index.edges.values() for e in edges}
     assert "RelatedTo" in relations and not relations & {"AtLocation", "MadeOf", "SymbolOf", "CreatedBy"}
     assert any(e.tail == "happy" for e in index.get("birthday"))
+
+
+# ---- KEMP retrieval -------------------------------------------------------------------------------
+from datasets import Dataset  # noqa: E402
+
+from empathetic_models.knowledge import STOPWORDS, ConceptRetriever, RetrievalConfig, annotate_concepts  # noqa: E402
+
+
+@pytest.fixture
+def retrieval_resources(tmp_path):
+    lexicon_path = tmp_path / "vad.txt"
+    rows = {"joy": (0.98, 0.82), "party": (0.9, 0.8), "cake": (0.8, 0.4), "balloon": (0.7, 0.5), "table": (0.5, 0.1),
+            "fear": (0.07, 0.84), "grade": (0.5, 0.5), "calm": (0.5, 0.0)}  # fmt: skip
+    lexicon_path.write_text("Word\tValence\tArousal\tDominance\n" + "".join(f"{w}\t{v}\t{a}\t0.5\n" for w, (v, a) in rows.items()))
+    edges = {
+        "birthday": [Edge("Causes", "joy", 1.0), Edge("RelatedTo", "party", 0.5), Edge("HasA", "cake", 0.5),
+                     Edge("HasA", "balloon", 0.5), Edge("HasA", "table", 0.5), Edge("RelatedTo", "calm", 0.05),
+                     Edge("RelatedTo", "the", 1.0), Edge("RelatedTo", "birthday party", 1.0)],
+        "exam": [Edge("Causes", "fear", 1.0), Edge("RelatedTo", "grade", 1.0), Edge("RelatedTo", "joy", 1.0)],
+        "the": [Edge("RelatedTo", "table", 1.0)],
+    }  # fmt: skip
+    return ConceptIndex(edges, "hand-made"), VADLexicon.from_file(lexicon_path)
+
+
+def test_retrieval_follows_kemp_heuristics(retrieval_resources):
+    index, lexicon = retrieval_resources
+    retriever = ConceptRetriever(index, lexicon, config=RetrievalConfig(concepts_per_token=3, concepts_per_dialogue=5))
+    assert "the" in STOPWORDS and "the" not in retriever.top  # stop-words retrieve nothing
+    # birthday: weight > 0.1 drops "calm"; stop-word and multi-word tails dropped; top-3 by eta: joy, party, cake
+    assert [c for c, _ in retriever.top["birthday"]] == ["joy", "party", "cake"]
+    words = ["the", "exam", "and", "my", "birthday"]
+    concepts, sources, intensities = retriever.retrieve(words)
+    # exam (position 1) first, by eta: joy ||(0.48, 0.41)|| = 0.631 > fear ||(-0.43, 0.42)|| = 0.601 > grade;
+    # then birthday (4): joy is already present -> party, cake, until the dialogue cap of 5
+    assert concepts == ["joy", "fear", "grade", "party", "cake"] and sources == [1, 1, 1, 4, 4]
+    assert intensities == [lexicon.intensity(c) for c in concepts]
+    assert retriever.retrieve(["joy", "birthday"])[0][:2] == ["party", "cake"]  # concepts already in the dialogue are skipped
+
+
+def test_retrieval_can_be_limited_to_a_vocabulary(retrieval_resources):
+    index, lexicon = retrieval_resources
+    retriever = ConceptRetriever(index, lexicon, vocabulary={"cake", "table", "fear"})
+    assert [c for c, _ in retriever.top["birthday"]] == ["cake", "table"]
+    assert retriever.fingerprint != ConceptRetriever(index, lexicon).fingerprint
+
+
+def test_annotation_is_a_cached_map_keyed_by_the_resources(retrieval_resources, tmp_path):
+    index, lexicon = retrieval_resources
+    data = Dataset.from_dict({"context": [["My exam is tomorrow."], ["It's my birthday!", "Happy birthday!"]]})
+    first = annotate_concepts(data, ConceptRetriever(index, lexicon), cache_dir=tmp_path / "cache")
+    assert first["concepts"][0] == ["joy", "fear", "grade"] and first["concept_sources"][1][0] == 3  # "it is my birthday"
+    again = annotate_concepts(data, ConceptRetriever(index, lexicon), cache_dir=tmp_path / "cache")
+    assert again.cache_files == first.cache_files and again["concepts"] == first["concepts"]
+    changed = ConceptIndex({**index.edges, "exam": [Edge("Causes", "calm", 1.0)]}, "hand-made")
+    other = annotate_concepts(data, ConceptRetriever(changed, lexicon), cache_dir=tmp_path / "cache")
+    assert other.cache_files != first.cache_files and other["concepts"][0] == ["calm"]
+
+
+@pytest.mark.skipif(not (CN4.is_file() and NRC_VAD.is_file()), reason="shared ConceptNet / NRC-VAD absent")
+def test_real_resources_annotate_the_embedded_sample():
+    from empathetic_models.data import load_empathetic_dialogues
+
+    retriever = ConceptRetriever(ConceptIndex.from_file(CN4), VADLexicon.from_file(NRC_VAD))
+    annotated = annotate_concepts(load_empathetic_dialogues("sample")["test"], retriever)
+    counts = [len(c) for c in annotated["concepts"]]
+    assert max(counts) <= 10 and sum(counts) / len(counts) > 5
+    for concepts, sources in zip(annotated["concepts"], annotated["concept_sources"]):
+        assert len(concepts) == len(set(concepts)) and sources == sorted(sources)

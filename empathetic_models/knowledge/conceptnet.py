@@ -20,6 +20,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
+from .fingerprint import content_fingerprint, file_fingerprint
+
 # relations dropped by KEMP's released preprocessing (not useful for empathetic responses)
 KEMP_REMOVED_RELATIONS = frozenset(
     {
@@ -45,8 +47,14 @@ def _open_text(path: Path):
 class ConceptIndex:
     """Outgoing ConceptNet edges per head concept (lower-cased, words joined by spaces)."""
 
-    def __init__(self, edges: dict[str, list[Edge]], source: str):
-        self.edges, self.source = edges, source
+    def __init__(self, edges: dict[str, list[Edge]], source: str, fingerprint: str | None = None):
+        self.edges, self.source, self._fingerprint = edges, source, fingerprint
+
+    def fingerprint(self) -> str:
+        """Identity of the index: the dump file's hash (plus the filter), or a hash of the edges."""
+        if self._fingerprint is None:
+            self._fingerprint = content_fingerprint([self.source, sorted((h, list(map(list, es))) for h, es in self.edges.items())])
+        return self._fingerprint
 
     @classmethod
     def from_file(cls, path: str | Path, removed_relations: Iterable[str] = KEMP_REMOVED_RELATIONS) -> ConceptIndex:
@@ -57,10 +65,12 @@ class ConceptIndex:
         with _open_text(path) as f:
             first = f.readline().rstrip("\n").split("\t")
         removed = frozenset(removed_relations)
+        fingerprint = content_fingerprint([file_fingerprint(path), sorted(removed)])
         if first == CN4_HEADER:
-            return cls._collect(cls._conceptnet4(path, removed), f"ConceptNet 4 ({path.name}); weight = freq/10 * log2(score+1)")
+            source = f"ConceptNet 4 ({path.name}); weight = freq/10 * log2(score+1)"
+            return cls._collect(cls._conceptnet4(path, removed), source, fingerprint)
         if len(first) == 5 and first[1].startswith("/r/"):
-            return cls._collect(cls._conceptnet5(path, removed), f"ConceptNet 5 ({path.name}); weight = edge weight")
+            return cls._collect(cls._conceptnet5(path, removed), f"ConceptNet 5 ({path.name}); weight = edge weight", fingerprint)
         raise ValueError(f"{path}: neither a ConceptNet 5 assertions CSV nor a ConceptNet 4 TSV with header {CN4_HEADER}")
 
     @staticmethod
@@ -94,12 +104,12 @@ class ConceptIndex:
                 yield head, Edge(relation, tail, float(json.loads(info).get("weight", 1.0)))
 
     @classmethod
-    def _collect(cls, pairs: Iterable[tuple[str, Edge]], source: str) -> ConceptIndex:
+    def _collect(cls, pairs: Iterable[tuple[str, Edge]], source: str, fingerprint: str) -> ConceptIndex:
         edges: dict[str, list[Edge]] = defaultdict(list)
         for head, edge in pairs:
             if head != edge.tail:
                 edges[head].append(edge)
-        return cls(dict(edges), source)
+        return cls(dict(edges), source, fingerprint)
 
     def __contains__(self, head: str) -> bool:
         return head in self.edges

@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from .fingerprint import content_fingerprint
+
 NEUTRAL_VAD = (0.5, 0.0, 0.5)  # KEMP's vector for words outside the lexicon
 
 
@@ -48,6 +50,10 @@ class VADLexicon:
     @staticmethod
     def _raw_intensity(valence: float, arousal: float) -> float:
         return math.hypot(valence - 0.5, arousal / 2)  # ‖[Va(x) − 1/2, Ar(x)/2]‖₂ of eq. 1
+
+    def fingerprint(self) -> str:
+        """Identity of the lexicon's content (cache key for annotations)."""
+        return content_fingerprint(sorted(self.vad.items()))
 
     def __contains__(self, word: str) -> bool:
         return word in self.vad
