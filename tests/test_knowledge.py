@@ -170,3 +170,23 @@ def test_real_resources_annotate_the_embedded_sample():
     assert max(counts) <= 10 and sum(counts) / len(counts) > 5
     for concepts, sources in zip(annotated["concepts"], annotated["concept_sources"]):
         assert len(concepts) == len(set(concepts)) and sources == sorted(sources)
+
+
+@pytest.mark.skipif(not (CN4.is_file() and NRC_VAD.is_file()), reason="shared ConceptNet / NRC-VAD absent")
+def test_annotate_concepts_command_writes_dataset_and_statistics(tmp_path):
+    import json
+
+    from datasets import load_from_disk
+
+    from empathetic_models.cli import main
+
+    out = tmp_path / "out"
+    code = main(["annotate-concepts", "--conceptnet", str(CN4), "--vad", str(NRC_VAD), "--cache-dir", str(tmp_path / "cache"),
+                 "--output-dir", str(out)])  # fmt: skip
+    assert code == 0
+    stats = json.loads((out / "concept_stats.json").read_text())
+    assert stats["splits"]["train"]["examples"] == 411 and stats["commit"] and "ConceptNet 4" in stats["concept_source"]
+    annotated = load_from_disk(str(out / "dataset"))
+    assert {"concepts", "concept_sources", "concept_intensities"} <= set(annotated["test"].column_names)
+    mean = sum(map(len, annotated["test"]["concepts"])) / len(annotated["test"])
+    assert mean == pytest.approx(stats["splits"]["test"]["mean_concepts_per_dialogue"], abs=1e-3)

@@ -13,16 +13,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import platform
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import torch
 import yaml
 from transformers import (
     AutoConfig,
@@ -42,6 +38,7 @@ from empathetic_models.embeddings import load_glove_embeddings
 from empathetic_models.evaluation import write_results
 from empathetic_models.featurization import featurizer_for
 from empathetic_models.inference import evaluate_model
+from empathetic_models.provenance import provenance
 from empathetic_models.tokenization import build_word_tokenizer
 from training.collators import EmpatheticDataCollator
 from training.trainer import EmpatheticTrainer
@@ -104,17 +101,6 @@ def parse_args(argv: list[str] | None = None):
     return parser.parse_args_into_dataclasses(args=recipe_argv(sys.argv[1:] if argv is None else argv))
 
 
-def provenance() -> dict:
-    """Command, commit and hardware of this run, for results files."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
-    program = "python -m training.train" if Path(sys.argv[0]).resolve() == Path(__file__).resolve() else Path(sys.argv[0]).name
-    return {"command": " ".join([program, *sys.argv[1:]]), "commit": commit, "hardware": device}
-
-
 def build_tokenizer(model_args: ModelArguments, train_split):
     if model_args.model_name_or_path:
         return AutoTokenizer.from_pretrained(model_args.model_name_or_path)
@@ -146,7 +132,8 @@ def build_model(model_args: ModelArguments, tokenizer):
 
 def main(argv: list[str] | None = None) -> dict:
     model_args, data_args, eval_args, training_args = parse_args(argv)
-    run_provenance = provenance()  # taken before training: the code that actually runs
+    # taken before training: the code that actually runs
+    run_provenance = provenance("python -m training.train" if Path(sys.argv[0]).resolve() == Path(__file__).resolve() else None)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=training_args.get_process_log_level())
     set_seed(training_args.seed)
     output_dir = Path(training_args.output_dir)
