@@ -231,6 +231,18 @@ class EmpatheticEncoderOutput(ModelOutput):
 
 
 @dataclass
+class EmpatheticSeq2SeqModelOutput(ModelOutput):
+    """Output of the bare encoder-decoders (``AutoModel``).
+
+    The key/value cache is the field ``cache`` (transformers >= 5.24's name; 5.17–5.23 call it
+    ``past_key_values``). The forwards accept either name."""
+
+    last_hidden_state: torch.FloatTensor | None = None  # (B, T, D) decoder states
+    cache: Cache | None = None
+    encoder_last_hidden_state: torch.FloatTensor | None = None  # (B, S, D)
+
+
+@dataclass
 class EmpatheticSeq2SeqLMOutput(ModelOutput):
     """Output of every ``...ForConditionalGeneration``: ``loss`` is the paper's weighted sum and every field
     ending in ``_loss`` is one unweighted term of it (the trainer logs each)."""
@@ -240,5 +252,5 @@ class EmpatheticSeq2SeqLMOutput(ModelOutput):
     emotion_logits: torch.FloatTensor | None = None  # (B, num_emotions)
     generation_loss: torch.FloatTensor | None = None
     emotion_loss: torch.FloatTensor | None = None
-    past_key_values: Cache | None = None
+    cache: Cache | None = None  # the key/value cache (``past_key_values`` before transformers 5.24)
     encoder_last_hidden_state: torch.FloatTensor | None = None

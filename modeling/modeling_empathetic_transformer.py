@@ -12,13 +12,13 @@ import torch.nn.functional as F
 from torch import nn
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 from transformers.generation import GenerationMixin
-from transformers.modeling_outputs import Seq2SeqModelOutput
 
 from .configuration_empathetic_transformer import EmpatheticTransformerConfig
 from .layers import (
     EmpatheticEncoderOutput,
     EmpatheticPreTrainedModel,
     EmpatheticSeq2SeqLMOutput,
+    EmpatheticSeq2SeqModelOutput,
     ScaledWordEmbedding,
     SinusoidalPositions,
     TransformerDecoderStack,
@@ -107,10 +107,11 @@ class EmpatheticTransformerModel(EmpatheticTransformerPreTrainedModel):
         dialogue_state_ids: torch.LongTensor | None = None,
         decoder_input_ids: torch.LongTensor | None = None,
         encoder_outputs: EmpatheticEncoderOutput | tuple | None = None,
-        past_key_values: EncoderDecoderCache | None = None,
+        cache: EncoderDecoderCache | None = None,
         use_cache: bool | None = None,
+        past_key_values: EncoderDecoderCache | None = None,  # the name transformers < 5.24 passes
         **kwargs,
-    ) -> Seq2SeqModelOutput:
+    ) -> EmpatheticSeq2SeqModelOutput:
         if encoder_outputs is None:
             if input_ids is None:
                 raise ValueError("pass input_ids (the encoded dialogue context) or encoder_outputs")
@@ -119,13 +120,14 @@ class EmpatheticTransformerModel(EmpatheticTransformerPreTrainedModel):
             encoder_outputs = EmpatheticEncoderOutput(last_hidden_state=encoder_outputs[0])
         if decoder_input_ids is None:
             raise ValueError("pass decoder_input_ids, or labels to the ForConditionalGeneration model")
+        cache = cache if cache is not None else past_key_values
         use_cache = self.config.use_cache if use_cache is None else use_cache
-        if use_cache and past_key_values is None and not self.training:
-            past_key_values = EncoderDecoderCache(DynamicCache(), DynamicCache())
-        hidden = self.decoder(decoder_input_ids, encoder_outputs.last_hidden_state, attention_mask, past_key_values)
-        return Seq2SeqModelOutput(
+        if use_cache and cache is None and not self.training:
+            cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
+        hidden = self.decoder(decoder_input_ids, encoder_outputs.last_hidden_state, attention_mask, cache)
+        return EmpatheticSeq2SeqModelOutput(
             last_hidden_state=hidden,
-            past_key_values=past_key_values if use_cache else None,
+            cache=cache if use_cache else None,
             encoder_last_hidden_state=encoder_outputs.last_hidden_state,
         )
 
@@ -159,18 +161,20 @@ class EmpatheticTransformerForConditionalGeneration(EmpatheticTransformerPreTrai
         dialogue_state_ids: torch.LongTensor | None = None,  # (B, S)
         decoder_input_ids: torch.LongTensor | None = None,  # (B, T)
         encoder_outputs: EmpatheticEncoderOutput | tuple | None = None,
-        past_key_values: EncoderDecoderCache | None = None,
+        cache: EncoderDecoderCache | None = None,
         labels: torch.LongTensor | None = None,  # (B, T) response ids + EOS, -100 = ignored
         emotion_labels: torch.LongTensor | None = None,  # (B,)
         use_cache: bool | None = None,
+        past_key_values: EncoderDecoderCache | None = None,  # the name transformers < 5.24 passes
         **kwargs,
     ) -> EmpatheticSeq2SeqLMOutput:
         if labels is not None and decoder_input_ids is None:
             decoder_input_ids = shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
             use_cache = False
         outputs = self.model(
-            input_ids, attention_mask, dialogue_state_ids, decoder_input_ids, encoder_outputs, past_key_values, use_cache
-        )
+            input_ids, attention_mask, dialogue_state_ids, decoder_input_ids, encoder_outputs,
+            cache=cache if cache is not None else past_key_values, use_cache=use_cache,
+        )  # fmt: skip
         logits = self.lm_head(outputs.last_hidden_state)  # (B, T, V)
         emotion_logits = None
         if self.emotion_head is not None:
@@ -190,7 +194,7 @@ class EmpatheticTransformerForConditionalGeneration(EmpatheticTransformerPreTrai
             emotion_logits=emotion_logits,
             generation_loss=generation_loss,
             emotion_loss=emotion_loss,
-            past_key_values=outputs.past_key_values,
+            cache=outputs.cache,
             encoder_last_hidden_state=outputs.encoder_last_hidden_state,
         )
 

@@ -462,3 +462,18 @@ def test_score_references_ignores_padding(tiny_model, featurizer, sample_ed):
 def test_tiny_config_constants_are_what_the_tests_assume(tiny_model):
     assert (tiny_model.config.d_model, tiny_model.config.attention_dim, tiny_model.config.ffn_dim) == (16, 8, 16)
     assert tiny_model.config.init_std == TINY_CONFIG["init_std"]
+
+
+def test_generation_reuses_the_kv_cache_one_token_per_step(tiny_model):
+    # transformers < 5.24 passes the cache as past_key_values, >= 5.24 as cache: both must feed 1 new token per step
+    lengths = []
+    hook = tiny_model.model.decoder.register_forward_pre_hook(lambda module, args: lengths.append(args[0].shape[1]))
+    ids = torch.randint(5, tiny_model.config.vocab_size, (2, 6))
+    try:
+        tiny_model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=5, min_new_tokens=5)
+        assert lengths == [1] * 5
+        lengths.clear()
+        tiny_model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=3, min_new_tokens=3, num_beams=2)
+        assert lengths == [1] * 3
+    finally:
+        hook.remove()
