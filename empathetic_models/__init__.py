@@ -33,7 +33,7 @@ for _model_type, (_config, _base, _lm) in ARCHITECTURES.items():
     _base.register_for_auto_class("AutoModel")
     _lm.register_for_auto_class("AutoModelForSeq2SeqLM")
 
-from . import pipelines  # noqa: E402  (registers the "empathetic-response" pipeline task)
+from . import pipelines  # noqa: E402, F401  (registers the "empathetic-response" pipeline task)
 
 __all__ = [
     "ARCHITECTURES",

@@ -17,6 +17,7 @@ from . import ARCHITECTURES
 from .data import describe_split, validate_dialogue
 from .evaluation import METRIC_VERSION, compute_text_metrics, emotion_accuracy, perplexity
 from .featurization import featurizer_for
+from .generation import generate_with_emotion
 
 
 def load_checkpoint(path: str | Path, device: str | None = None, **featurizer_kwargs):
@@ -62,10 +63,8 @@ def generate_responses(
     for index in tqdm(list(_batches(order, batch_size)), desc="generating", disable=not progress):
         inputs = featurizer.encode_dialogues([dialogues[i] for i in index])
         inputs = {k: v.to(model.device) for k, v in inputs.items()}
-        sequences = model.generate(**inputs, **generate_kwargs)
+        sequences, emotion_logits = generate_with_emotion(model, inputs, **generate_kwargs)
         texts = featurizer.tokenizer.batch_decode(sequences, skip_special_tokens=True)
-        # one decoder step more gives the emotion head's prediction for the same context
-        emotion_logits = model(**inputs, decoder_input_ids=sequences[:, :1], use_cache=False).emotion_logits
         for j, i in enumerate(index):
             responses[i] = texts[j].strip()
             if emotion_logits is not None:
@@ -76,7 +75,7 @@ def generate_responses(
 @torch.inference_mode()
 def score_references(model: PreTrainedModel, featurizer, dataset: datasets.Dataset, batch_size: int = 64, progress: bool = True):
     """Per-example mean target-token NLL (teacher forcing, PAD ignored, no smoothing) and predicted emotion ids."""
-    features = dataset.map(featurizer, batched=True, remove_columns=dataset.column_names, desc="featurizing")
+    features = dataset.map(featurizer, batched=True, remove_columns=dataset.column_names, desc="featurizing").to_list()
     order = sorted(range(len(features)), key=lambda i: len(features[i]["input_ids"]))
     nlls, predicted = [0.0] * len(features), [-1] * len(features)
     for index in tqdm(list(_batches(order, batch_size)), desc="scoring", disable=not progress):

@@ -20,6 +20,7 @@ from transformers.pipelines import PIPELINE_REGISTRY
 
 from .data import DataError, validate_dialogue
 from .featurization import featurizer_for
+from .generation import generate_with_emotion
 
 TASK = "empathetic-response"
 # every parameter generate() takes through a GenerationConfig, plus a GenerationConfig itself
@@ -79,10 +80,8 @@ class EmpatheticResponsePipeline(Pipeline):
 
     def _forward(self, model_inputs, **generate_kwargs):
         generate_kwargs = self._prepare_generate_kwargs(generate_kwargs)
-        sequences = self.model.generate(**model_inputs, **generate_kwargs)
+        sequences, emotion_logits = generate_with_emotion(self.model, model_inputs, **generate_kwargs)
         outputs = {"sequences": sequences}
-        # one decoder step more gives the emotion head's prediction for the same context
-        emotion_logits = self.model(**model_inputs, decoder_input_ids=sequences[:, :1], use_cache=False).emotion_logits
         if emotion_logits is not None:
             outputs["emotion_probs"] = emotion_logits.float().softmax(-1)
         return outputs

@@ -43,6 +43,13 @@ def _raw_text_pipeline(tokenizer: Tokenizer) -> None:
     )
 
 
+def vocabulary_texts(train_split) -> list[str]:
+    """The texts a word vocabulary is built from: every utterance and situation of an ED training split once
+    (an utterance recurs in the contexts of later turns)."""
+    utterances = (u for context in train_split["context"] for u in context)
+    return list(dict.fromkeys([*utterances, *train_split["target"], *train_split["situation"]]))
+
+
 def count_words(texts: Iterable[str]) -> Counter:
     """Word frequencies of ``texts`` under :func:`word_tokenize`."""
     counts: Counter = Counter()

@@ -17,17 +17,12 @@ import torch  # noqa: E402
 
 import empathetic_models  # noqa: E402,F401  (registers the Auto classes)
 from empathetic_models.data import load_empathetic_dialogues  # noqa: E402
-from empathetic_models.tokenization import build_word_tokenizer  # noqa: E402
+from empathetic_models.tokenization import build_word_tokenizer, vocabulary_texts  # noqa: E402
 
 # Tiny model dimensions used throughout the tests. A large ``init_std`` makes the random model's outputs
 # depend clearly on its inputs, so "same tokens" comparisons between decoding paths are meaningful.
 TINY_CONFIG = dict(d_model=16, attention_dim=8, ffn_dim=16, num_heads=2, init_std=0.5, max_position_embeddings=256)
 SEED = 1234
-
-
-def training_texts(dataset) -> list[str]:
-    """Contexts, targets and situations of an ED split: what the vocabulary is built from."""
-    return [u for context in dataset["context"] for u in context] + list(dataset["target"]) + list(dataset["situation"])
 
 
 def make_tiny_model(tokenizer, seed: int = SEED, **overrides):
@@ -48,7 +43,7 @@ def sample_ed():
 @pytest.fixture(scope="session")
 def word_tokenizer(sample_ed):
     """Word-level fast tokenizer built from the sample's train contexts, targets and situations."""
-    return build_word_tokenizer(training_texts(sample_ed["train"]))
+    return build_word_tokenizer(vocabulary_texts(sample_ed["train"]))
 
 
 @pytest.fixture

@@ -10,11 +10,10 @@ import pytest
 import torch
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
-from conftest import training_texts
 from empathetic_models.data import LISTENER, SPEAKER
 from empathetic_models.featurization import STATE_IDS, WordContextFeaturizer, default_roles
 from empathetic_models.text import word_tokenize
-from empathetic_models.tokenization import SPECIAL_TOKENS, build_word_tokenizer, count_words
+from empathetic_models.tokenization import SPECIAL_TOKENS, build_word_tokenizer, count_words, vocabulary_texts
 
 ED_VALID = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "empathetic_dialogues" / "valid.csv.gz"
 
@@ -31,7 +30,7 @@ def test_special_tokens_take_ids_0_to_4(word_tokenizer):
 
 
 def test_vocab_is_every_training_word_most_frequent_first(sample_ed, word_tokenizer):
-    counts = count_words(training_texts(sample_ed["train"]))
+    counts = count_words(vocabulary_texts(sample_ed["train"]))
     vocab = word_tokenizer.get_vocab()
     words = [w for w, _ in sorted(vocab.items(), key=lambda kv: kv[1])][len(SPECIAL_TOKENS) :]
     assert set(words) == set(counts)

@@ -39,7 +39,7 @@ from empathetic_models.evaluation import write_results
 from empathetic_models.featurization import featurizer_for
 from empathetic_models.inference import evaluate_model
 from empathetic_models.provenance import provenance
-from empathetic_models.tokenization import build_word_tokenizer
+from empathetic_models.tokenization import build_word_tokenizer, vocabulary_texts
 from training.collators import EmpatheticDataCollator
 from training.trainer import EmpatheticTrainer
 
@@ -104,9 +104,7 @@ def parse_args(argv: list[str] | None = None):
 def build_tokenizer(model_args: ModelArguments, train_split):
     if model_args.model_name_or_path:
         return AutoTokenizer.from_pretrained(model_args.model_name_or_path)
-    # every utterance and situation once (an utterance recurs in the contexts of later turns)
-    texts = dict.fromkeys([*(u for context in train_split["context"] for u in context), *train_split["target"], *train_split["situation"]])
-    return build_word_tokenizer(texts, min_frequency=model_args.min_word_frequency)
+    return build_word_tokenizer(vocabulary_texts(train_split), min_frequency=model_args.min_word_frequency)
 
 
 def build_model(model_args: ModelArguments, tokenizer):

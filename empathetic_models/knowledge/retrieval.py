@@ -51,9 +51,9 @@ class ConceptRetriever:
                 e.tail for e in edges
                 if e.weight > config.min_weight and " " not in e.tail and e.tail not in STOPWORDS and allowed(e.tail)
             }  # fmt: skip
-            ranked = sorted(candidates, key=lambda c: (-lexicon.intensity(c), c))[: config.concepts_per_token]
-            if ranked:
-                self.top[head] = [(c, lexicon.intensity(c)) for c in ranked]
+            scored = sorted(((c, lexicon.intensity(c)) for c in candidates), key=lambda ce: (-ce[1], ce[0]))
+            if scored:
+                self.top[head] = scored[: config.concepts_per_token]
         vocabulary_key = sorted(vocabulary) if vocabulary is not None else None
         self.fingerprint = datasets.fingerprint.Hasher.hash(
             [index.fingerprint(), lexicon.fingerprint(), asdict(config), vocabulary_key]
