@@ -9,10 +9,12 @@ the ``empathetic-response`` pipeline task.
 from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
 
 from modeling.configuration_empathetic_transformer import EmpatheticTransformerConfig
+from modeling.configuration_kemp import KempConfig
 from modeling.modeling_empathetic_transformer import (
     EmpatheticTransformerForConditionalGeneration,
     EmpatheticTransformerModel,
 )
+from modeling.modeling_kemp import KempForConditionalGeneration, KempModel
 
 __version__ = "0.1.0"
 
@@ -23,6 +25,7 @@ ARCHITECTURES = {
         EmpatheticTransformerModel,
         EmpatheticTransformerForConditionalGeneration,
     ),
+    "kemp": (KempConfig, KempModel, KempForConditionalGeneration),
 }
 
 for _model_type, (_config, _base, _lm) in ARCHITECTURES.items():
@@ -40,4 +43,7 @@ __all__ = [
     "EmpatheticTransformerConfig",
     "EmpatheticTransformerForConditionalGeneration",
     "EmpatheticTransformerModel",
+    "KempConfig",
+    "KempForConditionalGeneration",
+    "KempModel",
 ]

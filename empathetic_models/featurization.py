@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 from transformers import PreTrainedTokenizerBase
+from transformers.utils import cached_file
 
 from .data import LISTENER, SPEAKER
+from .knowledge.retrieval import KNOWLEDGE_FILE, ConceptRetriever
 from .text import word_tokenize
 
 logger = logging.getLogger(__name__)
 
 STATE_IDS = {SPEAKER: 0, LISTENER: 1}
+CONCEPT_STATE = 2  # KEMP's vertex state of ConceptNet concepts
 
 
 def default_roles(num_utterances: int) -> list[str]:
@@ -44,6 +48,14 @@ class WordContextFeaturizer:
         self.vocab = tokenizer.get_vocab()
         self.unk_id, self.cls_id, self.eos_id = tokenizer.unk_token_id, tokenizer.cls_token_id, tokenizer.eos_token_id
         self.pad_id = tokenizer.pad_token_id
+
+    @classmethod
+    def from_checkpoint(cls, tokenizer: PreTrainedTokenizerBase, checkpoint: str | Path, **kwargs):
+        """The featurizer of a saved model (folder or hub id): reads whatever it saved beside the weights."""
+        return cls(tokenizer, **kwargs)
+
+    def save_pretrained(self, folder: str | Path) -> None:
+        """Save what :meth:`from_checkpoint` needs besides the tokenizer (nothing for word-context models)."""
 
     def _ids(self, text: str) -> list[int]:
         return [self.vocab.get(word, self.unk_id) for word in word_tokenize(text)]
@@ -98,12 +110,100 @@ class WordContextFeaturizer:
         return self.pad([dict(zip(("input_ids", "dialogue_state_ids"), self.encode_context(d)[:2])) for d in dialogues])
 
 
-FEATURIZERS = {"empathetic_transformer": WordContextFeaturizer}
+class KempFeaturizer(WordContextFeaturizer):
+    """KEMP's emotional context graph vertices (kemp.txt, "Emotional Context Graph").
+
+    ``input_ids`` = ``[CLS] x_1 … x_m c_1 … c_k``: the flattened context words, then the ConceptNet concepts
+    retrieved for them (at most ``concepts_per_dialogue``); ``dialogue_state_ids`` 0/1 for speaker/listener
+    words, 2 for concepts; ``concept_sources`` the vertex index of each concept's source word (-1 for words);
+    ``emotion_intensity`` η of every vertex (eq. 1; 0 for [CLS] and words outside NRC-VAD). The model derives
+    the graph's edges from these. Concepts come from ``concepts``/``concept_sources``/``concept_intensities``
+    columns when the examples were annotated (:func:`~empathetic_models.knowledge.annotate_concepts`),
+    otherwise from the retriever. Long histories keep their most recent words, leaving room for the concepts.
+    """
+
+    model_input_names = ("input_ids", "attention_mask", "dialogue_state_ids", "concept_sources", "emotion_intensity")
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, retriever: ConceptRetriever | None = None, max_source_length: int = 512, max_target_length: int = 128):
+        if retriever is None:
+            raise ValueError(
+                "KEMP needs its ConceptNet + NRC-VAD retrieval table: pass retriever= (built with ConceptRetriever from "
+                f"the resources) or load the featurizer from a KEMP checkpoint holding {KNOWLEDGE_FILE}"
+            )
+        super().__init__(tokenizer, max_source_length, max_target_length)
+        self.retriever = retriever
+        self.max_words = max_source_length - 1 - retriever.config.concepts_per_dialogue
+        if self.max_words < 1:
+            raise ValueError(f"max_source_length={max_source_length} leaves no room for words beside [CLS] and {retriever.config.concepts_per_dialogue} concepts")
+
+    @classmethod
+    def from_checkpoint(cls, tokenizer: PreTrainedTokenizerBase, checkpoint: str | Path, **kwargs):
+        path = cached_file(str(checkpoint), KNOWLEDGE_FILE, _raise_exceptions_for_missing_entries=False)
+        if path is None:
+            raise FileNotFoundError(f"{checkpoint} has no {KNOWLEDGE_FILE}: it is not a complete KEMP checkpoint (the retrieval table travels with the weights)")
+        return cls(tokenizer, ConceptRetriever.load(path), **kwargs)
+
+    def save_pretrained(self, folder: str | Path) -> None:
+        self.retriever.save(Path(folder) / KNOWLEDGE_FILE)
+
+    def encode_graph(self, context: Sequence[str], roles: Sequence[str] | None = None, annotation: tuple | None = None) -> tuple[dict, bool]:
+        """Vertex features of one dialogue; ``annotation`` = (concepts, sources, intensities) over the full context."""
+        roles = default_roles(len(context)) if roles is None else roles
+        words, states = [], []
+        for utterance, role in zip(context, roles, strict=True):
+            tokens = word_tokenize(utterance)
+            words += tokens
+            states += [STATE_IDS[role]] * len(tokens)
+        dropped = max(0, len(words) - self.max_words)
+        words, states = words[dropped:], states[dropped:]
+        if annotation is None:
+            concepts, sources, intensities = self.retriever.retrieve(words)
+        else:  # sources count the full context's words: shift past the dropped ones
+            kept = [(c, s - dropped, e) for c, s, e in zip(*annotation, strict=True) if s >= dropped]
+            concepts, sources, intensities = ([k[i] for k in kept] for i in range(3))
+        features = {
+            "input_ids": [self.cls_id] + [self.vocab.get(w, self.unk_id) for w in words + list(concepts)],
+            "dialogue_state_ids": [STATE_IDS[SPEAKER]] + states + [CONCEPT_STATE] * len(concepts),
+            "concept_sources": [-1] * (1 + len(words)) + [1 + s for s in sources],
+            "emotion_intensity": [0.0] + [self.retriever.intensity(w) for w in words] + list(intensities),
+        }
+        return features, dropped > 0
+
+    def __call__(self, batch: dict[str, list]) -> dict[str, list]:
+        annotations = [None] * len(batch["context"])
+        if "concepts" in batch:
+            annotations = list(zip(batch["concepts"], batch["concept_sources"], batch["concept_intensities"], strict=True))
+        encoded = [self.encode_graph(c, r, a) for c, r, a in zip(batch["context"], batch["context_roles"], annotations, strict=True)]
+        if (num_truncated := sum(t for _, t in encoded)) > 0:
+            logger.info("%d dialogue histories exceeded %d words; kept their most recent words", num_truncated, self.max_words)
+        features = {name: [e[name] for e, _ in encoded] for name in encoded[0][0]}
+        if "target" in batch:
+            features["labels"] = [self.encode_target(t) for t in batch["target"]]
+        if "emotion" in batch:
+            features["emotion_labels"] = list(batch["emotion"])
+        return features
+
+    def pad(self, features: list[dict]) -> dict[str, torch.Tensor]:
+        batch = super().pad(features)
+        width = batch["input_ids"].shape[1]
+        batch["concept_sources"] = torch.tensor([f["concept_sources"] + [-1] * (width - len(f["concept_sources"])) for f in features])
+        batch["emotion_intensity"] = torch.tensor([f["emotion_intensity"] + [0.0] * (width - len(f["emotion_intensity"])) for f in features])
+        return batch
+
+    def encode_dialogues(self, dialogues: Sequence[Sequence[str]]) -> dict[str, torch.Tensor]:
+        return self.pad([self.encode_graph(d)[0] for d in dialogues])
 
 
-def featurizer_for(model_type: str, tokenizer: PreTrainedTokenizerBase, **kwargs) -> WordContextFeaturizer:
-    """The featurizer of ``model_type`` (a config's ``model_type``) around ``tokenizer``."""
+FEATURIZERS = {"empathetic_transformer": WordContextFeaturizer, "kemp": KempFeaturizer}
+
+
+def featurizer_for(
+    model_type: str, tokenizer: PreTrainedTokenizerBase, checkpoint: str | Path | None = None, **kwargs
+) -> WordContextFeaturizer:
+    """The featurizer of ``model_type`` (a config's ``model_type``) around ``tokenizer``; with ``checkpoint``
+    (folder or hub id) it also reads what the featurizer saved there (e.g. KEMP's retrieval table)."""
     try:
-        return FEATURIZERS[model_type](tokenizer, **kwargs)
+        cls = FEATURIZERS[model_type]
     except KeyError:
         raise ValueError(f"no featurizer for model_type {model_type!r}; known: {sorted(FEATURIZERS)}") from None
+    return cls.from_checkpoint(tokenizer, checkpoint, **kwargs) if checkpoint is not None else cls(tokenizer, **kwargs)

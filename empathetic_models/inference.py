@@ -32,7 +32,7 @@ def load_checkpoint(path: str | Path, device: str | None = None, **featurizer_kw
         raise ValueError(f"{path}: tokenizer has {len(tokenizer)} tokens but the model expects {model.config.vocab_size}")
     model.to(device or ("cuda" if torch.cuda.is_available() else "cpu")).eval()
     featurizer_kwargs.setdefault("max_source_length", min(512, model.config.max_position_embeddings))
-    return model, tokenizer, featurizer_for(model.config.model_type, tokenizer, **featurizer_kwargs)
+    return model, tokenizer, featurizer_for(model.config.model_type, tokenizer, checkpoint=path, **featurizer_kwargs)
 
 
 def _batches(order: list[int], batch_size: int):

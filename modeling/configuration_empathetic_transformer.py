@@ -19,6 +19,7 @@ class EmpatheticTransformerConfig(PreTrainedConfig):
     """
 
     model_type = "empathetic_transformer"
+    bare_model_class = "modeling_empathetic_transformer.EmpatheticTransformerModel"  # auto_map's AutoModel entry
     keys_to_ignore_at_inference = ["past_key_values"]
     attribute_map = {"hidden_size": "d_model", "num_attention_heads": "num_heads", "num_hidden_layers": "encoder_layers"}
 
@@ -55,7 +56,7 @@ class EmpatheticTransformerConfig(PreTrainedConfig):
         super().__post_init__(**kwargs)
         self.label2id = {label: i for i, label in self.id2label.items()}
         # save_pretrained adds AutoConfig / AutoModelForSeq2SeqLM; the bare model is listed here.
-        self.auto_map = {"AutoModel": "modeling_empathetic_transformer.EmpatheticTransformerModel", **(getattr(self, "auto_map", None) or {})}
+        self.auto_map = {"AutoModel": self.bare_model_class, **(getattr(self, "auto_map", None) or {})}
         self._check()
 
     def _check(self) -> None:

@@ -85,7 +85,10 @@ class MultiHeadAttention(nn.Module):
         attention_mask: torch.Tensor | None = None,  # bool, broadcastable to (B, H, T, S); True = attend
         is_causal: bool = False,
         past_key_values: Cache | None = None,
-    ) -> torch.Tensor:
+        need_weights: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Attention output (B, T, D); with ``need_weights`` also the attention weights (B, H, T, S), computed
+        explicitly instead of by SDPA (the models that read weights use them for losses and copying)."""
         is_cross = key_value_states is not None
         query = self._heads(self.q_proj(hidden_states))
         cache = past_key_values
@@ -100,11 +103,21 @@ class MultiHeadAttention(nn.Module):
                 key, value = cache.update(key, value, self.layer_idx)
                 if is_cross:
                     past_key_values.is_updated[self.layer_idx] = True
-        out = F.scaled_dot_product_attention(
-            query, key, value, attn_mask=attention_mask, is_causal=is_causal,
-            dropout_p=self.dropout if self.training else 0.0,
-        )  # fmt: skip
-        return self.out_proj(out.transpose(1, 2).reshape(*hidden_states.shape[:2], -1))
+        if need_weights:
+            if is_causal:
+                raise ValueError("need_weights supports explicit masks only (pass attention_mask, not is_causal)")
+            scores = query @ key.transpose(-1, -2) / math.sqrt(self.head_dim)
+            if attention_mask is not None:
+                scores = scores.masked_fill(~attention_mask, torch.finfo(scores.dtype).min)
+            weights = scores.float().softmax(-1).to(query.dtype)
+            out = F.dropout(weights, self.dropout, self.training) @ value
+        else:
+            out = F.scaled_dot_product_attention(
+                query, key, value, attn_mask=attention_mask, is_causal=is_causal,
+                dropout_p=self.dropout if self.training else 0.0,
+            )  # fmt: skip
+        out = self.out_proj(out.transpose(1, 2).reshape(*hidden_states.shape[:2], -1))
+        return (out, weights) if need_weights else out
 
 
 class FeedForward(nn.Module):
@@ -161,6 +174,23 @@ class DecoderLayer(nn.Module):
         return hidden_states + self.dropout(self.ffn(self.ffn_layer_norm(hidden_states)))
 
 
+def shift_tokens_right(labels: torch.Tensor, pad_token_id: int, decoder_start_token_id: int) -> torch.Tensor:
+    """Teacher-forcing decoder inputs: [start] + labels[:-1], with -100 replaced by PAD."""
+    shifted = labels.new_full(labels.shape, pad_token_id)
+    shifted[:, 1:] = labels[:, :-1].masked_fill(labels[:, :-1] == -100, pad_token_id)
+    shifted[:, 0] = decoder_start_token_id
+    return shifted
+
+
+def causal_self_mask(target_length: int, past_length: int, device: torch.device) -> tuple[bool, torch.Tensor | None]:
+    """``(is_causal, mask)`` for decoder self-attention over ``past_length`` cached + ``target_length`` new steps:
+    SDPA's causal flag for a fresh prefix, an explicit (T, past + T) mask when several steps continue a cache."""
+    if past_length and target_length > 1:
+        steps = torch.arange(target_length, device=device)[:, None] + past_length
+        return False, steps >= torch.arange(past_length + target_length, device=device)[None, :]
+    return past_length == 0 and target_length > 1, None
+
+
 def padding_mask(attention_mask: torch.Tensor | None) -> torch.Tensor | None:
     """(B, S) 0/1 mask → bool (B, 1, 1, S) for SDPA (True = attend)."""
     return None if attention_mask is None else attention_mask.bool()[:, None, None, :]
@@ -191,11 +221,7 @@ class TransformerDecoderStack(nn.Module):
 
     def forward(self, inputs_embeds, encoder_hidden_states, encoder_attention_mask, past_key_values=None):
         past_length = past_key_values.get_seq_length() if past_key_values is not None else 0
-        target_length = inputs_embeds.shape[1]
-        is_causal, self_mask = past_length == 0 and target_length > 1, None
-        if past_length and target_length > 1:  # continuing a cached prefix with several tokens at once
-            steps = torch.arange(target_length, device=inputs_embeds.device)[:, None] + past_length
-            self_mask = steps >= torch.arange(past_length + target_length, device=inputs_embeds.device)[None, :]
+        is_causal, self_mask = causal_self_mask(inputs_embeds.shape[1], past_length, inputs_embeds.device)
         encoder_mask, hidden_states = padding_mask(encoder_attention_mask), inputs_embeds
         for layer in self.layers:
             hidden_states = layer(hidden_states, encoder_hidden_states, encoder_mask, self_mask, is_causal, past_key_values)

@@ -23,15 +23,8 @@ from .layers import (
     SinusoidalPositions,
     TransformerDecoderStack,
     TransformerEncoderStack,
+    shift_tokens_right,
 )
-
-
-def shift_tokens_right(labels: torch.Tensor, pad_token_id: int, decoder_start_token_id: int) -> torch.Tensor:
-    """Teacher-forcing decoder inputs: [start] + labels[:-1], with -100 replaced by PAD."""
-    shifted = labels.new_full(labels.shape, pad_token_id)
-    shifted[:, 1:] = labels[:, :-1].masked_fill(labels[:, :-1] == -100, pad_token_id)
-    shifted[:, 0] = decoder_start_token_id
-    return shifted
 
 
 class EmpatheticTransformerPreTrainedModel(EmpatheticPreTrainedModel):

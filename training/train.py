@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import datasets
 import yaml
 from transformers import (
     AutoConfig,
@@ -36,8 +37,9 @@ from empathetic_models.cards import write_card
 from empathetic_models.data import load_empathetic_dialogues
 from empathetic_models.embeddings import load_glove_embeddings
 from empathetic_models.evaluation import write_results
-from empathetic_models.featurization import featurizer_for
+from empathetic_models.featurization import KempFeaturizer, featurizer_for
 from empathetic_models.inference import evaluate_model
+from empathetic_models.knowledge import ConceptIndex, ConceptRetriever, VADLexicon, annotate_concepts
 from empathetic_models.provenance import provenance
 from empathetic_models.tokenization import build_word_tokenizer, vocabulary_texts
 from training.collators import EmpatheticDataCollator
@@ -53,6 +55,8 @@ class ModelArguments:
     model_name_or_path: str | None = field(default=None, metadata={"help": "start from this checkpoint (folder or hub id) instead of random weights"})
     model_config: str | None = field(default=None, metadata={"help": 'JSON dict of config overrides, e.g. \'{"d_model": 300}\''})
     embeddings: str | None = field(default=None, metadata={"help": "GloVe-format text file to initialise word embeddings"})
+    conceptnet: str | None = field(default=None, metadata={"help": "KEMP: ConceptNet 5 assertions CSV or ConceptNet 4 TSV (.gz ok)"})
+    vad_lexicon: str | None = field(default=None, metadata={"help": "KEMP: NRC-VAD-Lexicon.txt"})
     min_word_frequency: int = field(default=1, metadata={"help": "words seen fewer times in train map to [UNK]"})
 
 
@@ -64,6 +68,8 @@ class DataArguments:
     max_target_length: int = field(default=128, metadata={"help": "responses are cut to this many tokens (EOS included)"})
     max_train_samples: int | None = field(default=None, metadata={"help": "use only the first N training examples"})
     max_eval_samples: int | None = field(default=None, metadata={"help": "use only the first N validation examples"})
+    knowledge_cache_dir: str | None = field(default=None, metadata={"help": "KEMP: where concept annotations are cached (default: the datasets cache)"})
+    preprocessing_num_workers: int | None = field(default=None, metadata={"help": "processes for knowledge annotation"})
 
 
 @dataclass
@@ -128,6 +134,25 @@ def build_model(model_args: ModelArguments, tokenizer):
     return model
 
 
+def build_featurizer(model, tokenizer, model_args: ModelArguments, data_args: DataArguments, checkpoint: str | None):
+    """The model's featurizer: read from ``checkpoint`` when resuming or fine-tuning, else built (for KEMP,
+    from the ConceptNet dump and NRC-VAD lexicon, restricted to the tokenizer's vocabulary)."""
+    lengths = {
+        "max_source_length": min(data_args.max_source_length, model.config.max_position_embeddings),
+        "max_target_length": min(data_args.max_target_length, model.config.max_position_embeddings),
+    }
+    model_type = model.config.model_type
+    if checkpoint:
+        return featurizer_for(model_type, tokenizer, checkpoint=checkpoint, **lengths)
+    if model_type != "kemp":
+        return featurizer_for(model_type, tokenizer, **lengths)
+    if not (model_args.conceptnet and model_args.vad_lexicon):
+        raise SystemExit("KEMP needs --conceptnet (a ConceptNet dump) and --vad_lexicon (NRC-VAD-Lexicon.txt)")
+    index, lexicon = ConceptIndex.from_file(model_args.conceptnet), VADLexicon.from_file(model_args.vad_lexicon)
+    retriever = ConceptRetriever(index, lexicon, vocabulary=tokenizer.get_vocab())
+    return featurizer_for(model_type, tokenizer, retriever=retriever, **lengths)
+
+
 def main(argv: list[str] | None = None) -> dict:
     model_args, data_args, eval_args, training_args = parse_args(argv)
     # taken before training: the code that actually runs
@@ -150,13 +175,12 @@ def main(argv: list[str] | None = None) -> dict:
     # a resumed run must keep the vocabulary it started with
     tokenizer = AutoTokenizer.from_pretrained(last_checkpoint) if last_checkpoint else build_tokenizer(model_args, raw["train"])
     model = build_model(model_args, tokenizer)
-    featurizer = featurizer_for(
-        model.config.model_type,
-        tokenizer,
-        max_source_length=min(data_args.max_source_length, model.config.max_position_embeddings),
-        max_target_length=min(data_args.max_target_length, model.config.max_position_embeddings),
-    )
+    featurizer = build_featurizer(model, tokenizer, model_args, data_args, last_checkpoint or model_args.model_name_or_path)
     with training_args.main_process_first(desc="featurizing"):
+        if isinstance(featurizer, KempFeaturizer):  # KEMP's retrieval as a cached Dataset.map
+            cache_dir = data_args.knowledge_cache_dir or Path(datasets.config.HF_DATASETS_CACHE) / "empathetic_models_concepts"
+            for split in ("train", "valid"):
+                raw[split] = annotate_concepts(raw[split], featurizer.retriever, cache_dir, data_args.preprocessing_num_workers)
         features = {
             split: raw[split].map(featurizer, batched=True, remove_columns=raw[split].column_names, desc=f"featurizing {split}")
             for split in ("train", "valid")
@@ -172,12 +196,13 @@ def main(argv: list[str] | None = None) -> dict:
         eval_dataset=features["valid"],
         data_collator=EmpatheticDataCollator(featurizer),
         processing_class=tokenizer,
+        featurizer=featurizer,
         callbacks=callbacks,
     )
     start = time.perf_counter()
     train_result = trainer.train(resume_from_checkpoint=last_checkpoint)
     train_seconds = time.perf_counter() - start
-    trainer.save_model()  # weights, config (auto_map), code, generation config, tokenizer
+    trainer.save_model()  # weights, config (auto_map), code, generation config, tokenizer, featurizer files
     trainer.save_state()
     run_info = {
         **run_provenance,

@@ -3,7 +3,9 @@
 Models return ``loss`` (the paper's weighted sum) plus one field per term ending in ``_loss``
 (``generation_loss``, ``emotion_loss``, …). The trainer averages each term over the steps since the
 last log, separately for training (``train/<term>`` → logged as ``<term>``) and evaluation
-(``eval_<term>``), and reduces them across processes.
+(``eval_<term>``), and reduces them across processes. Every save (checkpoints and the final model) also
+writes what the featurizer needs beside the tokenizer (KEMP's retrieval table), so each saved folder is a
+complete model.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from transformers import Seq2SeqTrainer
 
 
 class EmpatheticTrainer(Seq2SeqTrainer):
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, featurizer=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.featurizer = featurizer
         self._term_sums = {"train": defaultdict(float), "eval": defaultdict(float)}
         self._term_counts = {"train": 0, "eval": 0}
 
@@ -38,6 +41,11 @@ class EmpatheticTrainer(Seq2SeqTrainer):
         means = self.accelerator.reduce(means, reduction="mean") if self.accelerator.num_processes > 1 else means
         self._term_sums[phase], self._term_counts[phase] = defaultdict(float), 0
         return {name: round(value, 4) for name, value in zip(names, means.tolist(), strict=True)}
+
+    def _save(self, output_dir: str | None = None, state_dict=None) -> None:
+        super()._save(output_dir, state_dict)
+        if self.featurizer is not None and self.args.should_save:
+            self.featurizer.save_pretrained(output_dir if output_dir is not None else self.args.output_dir)
 
     def _issue_warnings_after_load(self, load_result) -> None:
         # tied embeddings are saved once; their other names are "missing" but share the loaded tensor

@@ -11,6 +11,8 @@ stop-words, not already in the dialogue, and (when a vocabulary is given) in the
 
 from __future__ import annotations
 
+import gzip
+import json
 import logging
 from dataclasses import asdict, dataclass
 from importlib import resources
@@ -36,14 +38,22 @@ class RetrievalConfig:
     concepts_per_dialogue: int = 10
 
 
+KNOWLEDGE_FILE = "kemp_knowledge.json.gz"  # the retrieval table saved next to a KEMP checkpoint
+KNOWLEDGE_FORMAT = "empathetic-models/kemp-knowledge/1"
+
+
 class ConceptRetriever:
     """Callable for ``Dataset.map(batched=True)``: adds ``concepts``, ``concept_sources`` (index of the context
-    word each concept hangs from, counting the flattened context words from 0) and ``concept_intensities``."""
+    word each concept hangs from, counting the flattened context words from 0) and ``concept_intensities``.
+
+    Built from a ConceptNet index and the NRC-VAD lexicon, it keeps only what retrieval needs: each head
+    word's top-K′ concepts with their η, and η of the words themselves. :meth:`save` writes that table as the
+    compact file that travels with a KEMP checkpoint; :meth:`load` restores it without the resources.
+    """
 
     def __init__(self, index: ConceptIndex, lexicon: VADLexicon, vocabulary=None, config: RetrievalConfig = RetrievalConfig()):
-        self.config, self.source = config, index.source
         allowed = (lambda c: c in vocabulary) if vocabulary is not None else (lambda c: True)
-        self.top: dict[str, list[tuple[str, float]]] = {}
+        top: dict[str, list[tuple[str, float]]] = {}
         for head, edges in index.edges.items():
             if " " in head or head in STOPWORDS:
                 continue
@@ -53,11 +63,46 @@ class ConceptRetriever:
             }  # fmt: skip
             scored = sorted(((c, lexicon.intensity(c)) for c in candidates), key=lambda ce: (-ce[1], ce[0]))
             if scored:
-                self.top[head] = scored[: config.concepts_per_token]
-        vocabulary_key = sorted(vocabulary) if vocabulary is not None else None
+                top[head] = scored[: config.concepts_per_token]
+        words = lexicon.vad if vocabulary is None else (w for w in vocabulary if w in lexicon)
+        intensities = {w: eta for w in words if (eta := lexicon.intensity(w)) > 0}
+        self._set(top, intensities, config, index.source)
+
+    def _set(self, top, intensities, config: RetrievalConfig, source: str) -> None:
+        self.top, self.intensities, self.config, self.source = top, intensities, config, source
         self.fingerprint = datasets.fingerprint.Hasher.hash(
-            [index.fingerprint(), lexicon.fingerprint(), asdict(config), vocabulary_key]
+            [sorted(top.items()), sorted(intensities.items()), asdict(config), source]
         )
+
+    def intensity(self, word: str) -> float:
+        """η(word) of KEMP eq. 1 (0 outside the lexicon)."""
+        return self.intensities.get(word, 0.0)
+
+    def save(self, path: str | Path) -> None:
+        """Write the retrieval table (gzipped JSON; a few hundred KB for an ED vocabulary)."""
+        blob = {
+            "format": KNOWLEDGE_FORMAT, "source": self.source, "config": asdict(self.config),
+            "concepts": self.top, "intensities": self.intensities,
+        }  # fmt: skip
+        with gzip.open(path, "wt", encoding="utf-8") as f:
+            json.dump(blob, f, separators=(",", ":"))
+
+    @classmethod
+    def load(cls, path: str | Path) -> ConceptRetriever:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"KEMP knowledge file not found: {path}; a KEMP checkpoint folder must hold {KNOWLEDGE_FILE} "
+                "(written by training, or by ConceptRetriever.save)"
+            )
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            blob = json.load(f)
+        if blob.get("format") != KNOWLEDGE_FORMAT:
+            raise ValueError(f"{path}: not a KEMP knowledge file (format {blob.get('format')!r}, expected {KNOWLEDGE_FORMAT!r})")
+        retriever = cls.__new__(cls)
+        top = {head: [(c, eta) for c, eta in concepts] for head, concepts in blob["concepts"].items()}
+        retriever._set(top, blob["intensities"], RetrievalConfig(**blob["config"]), blob["source"])
+        return retriever
 
     def retrieve(self, words: list[str]) -> tuple[list[str], list[int], list[float]]:
         concepts, sources, intensities = [], [], []

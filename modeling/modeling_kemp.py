@@ -1,0 +1,349 @@
+"""KEMP (Li et al., AAAI 2022): knowledge-bridged empathetic response generation.
+
+(A) Emotional context graph: vertices = [CLS] + context words + ConceptNet concepts (built by the featurizer,
+    which also gives each vertex its emotion intensity η of eq. 1); the edges are derived here from the vertex
+    states and each concept's source word.
+(B) Emotional context encoder: word + position + vertex-state embeddings (eq. 2), multi-head graph attention
+    over neighbours (eqs. 3–4), transformer layers (eqs. 5–6), emotional signal perception (eqs. 7–10).
+(C) Emotion-dependency decoder: e'_p as the first input, emotional features [g_s; c_e] (eqs. 11–14),
+    emotional attention loss (eqs. 15–16), copying from graph vertices (eqs. 17–19); loss eq. 21.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers.cache_utils import DynamicCache, EncoderDecoderCache
+from transformers.generation import GenerationMixin
+
+from .configuration_kemp import KempConfig
+from .layers import (
+    EmpatheticEncoderOutput,
+    EmpatheticPreTrainedModel,
+    EmpatheticSeq2SeqLMOutput,
+    EmpatheticSeq2SeqModelOutput,
+    FeedForward,
+    MultiHeadAttention,
+    ScaledWordEmbedding,
+    SinusoidalPositions,
+    TransformerEncoderStack,
+    causal_self_mask,
+    padding_mask,
+    shift_tokens_right,
+)
+
+CONCEPT_STATE = 2  # vertex state id of ConceptNet concepts (0 = speaker word, 1 = listener word)
+
+
+def emotional_context_graph(
+    attention_mask: torch.Tensor, vertex_states: torch.Tensor, concept_sources: torch.Tensor
+) -> torch.Tensor:
+    """Adjacency A of the emotional context graph, (B, S, S) bool, True = edge (used in both directions).
+
+    (i) temporary edges between successive context words, (ii) emotion edges between a word and its concepts
+    (``concept_sources`` holds the source word's vertex index for concepts), (iii) globality edges between
+    [CLS] (vertex 0) and every other vertex. Padding vertices only see themselves (keeps softmax rows finite).
+    """
+    valid = attention_mask.bool()
+    positions = torch.arange(valid.shape[1], device=valid.device)
+    is_concept = valid & vertex_states.eq(CONCEPT_STATE)
+    is_word = valid & ~is_concept & positions.ne(0)
+    successive = (positions[:, None] - positions[None, :]).abs().eq(1)
+    adjacency = successive & is_word[:, :, None] & is_word[:, None, :]  # (i)
+    emotion = is_concept[:, :, None] & concept_sources[:, :, None].eq(positions)  # (ii) concept → source word
+    adjacency = adjacency | emotion | emotion.transpose(1, 2)
+    is_global = positions.eq(0)
+    adjacency = adjacency | is_global[:, None] | is_global[None, :]  # (iii)
+    adjacency = adjacency & valid[:, :, None] & valid[:, None, :]
+    return adjacency | (torch.eye(valid.shape[1], dtype=torch.bool, device=valid.device) & ~valid[:, :, None])
+
+
+@dataclass
+class KempEncoderOutput(EmpatheticEncoderOutput):
+    """The emotional context graph G = {ṽ_i} (``last_hidden_state``) and what the decoder needs from it."""
+
+    vertex_mask: torch.Tensor | None = None  # (B, S) vertices the decoder attends (concepts dropped w/o ECE)
+    vertex_ids: torch.LongTensor | None = None  # (B, S) word ids, the targets of copying (eq. 19)
+    emotion_intensity: torch.FloatTensor | None = None  # (B, S) η(v_i), zero w/o ECE
+    emotion_context: torch.FloatTensor | None = None  # (B, D) c_e of eq. 7
+    emotion_logits: torch.FloatTensor | None = None  # (B, q) e_p of eq. 8
+
+
+@dataclass
+class KempSeq2SeqModelOutput(EmpatheticSeq2SeqModelOutput):
+    graph_attention: torch.FloatTensor | None = None  # (B, T, S) a_i of eq. 15 (last decoder layer)
+
+
+@dataclass
+class KempSeq2SeqLMOutput(EmpatheticSeq2SeqLMOutput):
+    """``logits`` are log P(y_j) of eq. 19 (vocabulary and copy distributions mixed)."""
+
+    attention_loss: torch.FloatTensor | None = None  # L_att of eq. 16
+    graph_attention: torch.FloatTensor | None = None  # (B, T, S) a_i of eq. 15
+    copy_gate: torch.FloatTensor | None = None  # (B, T, 1) p_gen of eq. 18
+
+
+class KempPreTrainedModel(EmpatheticPreTrainedModel):
+    config_class = KempConfig
+    config: KempConfig
+
+
+class KempEncoder(nn.Module):
+    """Emotional context encoder (phase B)."""
+
+    def __init__(self, config: KempConfig, embed_tokens: nn.Embedding):
+        super().__init__()
+        self.use_emotional_knowledge = config.use_emotional_knowledge
+        self.embed_tokens = embed_tokens
+        self.embed_states = nn.Embedding(config.num_dialogue_states, config.d_model)
+        self.embed_positions = SinusoidalPositions(config.max_position_embeddings, config.d_model)
+        self.dropout = nn.Dropout(config.embedding_dropout)
+        self.graph_attention = MultiHeadAttention(
+            config.d_model, config.num_heads, config.attention_dim, config.attention_dropout
+        )  # W_q, W_k, W_v of eqs. 3–4
+        self.stack = TransformerEncoderStack(config)  # eqs. 5–6
+        self.emotion_head = nn.Linear(config.d_model, config.num_labels, bias=False)  # W_e of eq. 8
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor,  # (B, S) vertex word ids: [CLS] context words, then concepts
+        attention_mask: torch.Tensor | None = None,  # (B, S)
+        dialogue_state_ids: torch.LongTensor | None = None,  # (B, S) 0 speaker, 1 listener, 2 concept
+        concept_sources: torch.LongTensor | None = None,  # (B, S) source-word vertex of each concept, else -1
+        emotion_intensity: torch.FloatTensor | None = None,  # (B, S) η of eq. 1
+        **kwargs,  # generate() also passes its output_*/return_dict flags
+    ) -> KempEncoderOutput:
+        attention_mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask
+        states = torch.zeros_like(input_ids) if dialogue_state_ids is None else dialogue_state_ids
+        sources = torch.full_like(input_ids, -1) if concept_sources is None else concept_sources
+        intensity = torch.zeros(input_ids.shape, device=input_ids.device) if emotion_intensity is None else emotion_intensity
+        if not self.use_emotional_knowledge:  # w/o ECE: no concept vertices, no emotion intensities
+            attention_mask = attention_mask * states.ne(CONCEPT_STATE)
+            intensity = torch.zeros_like(intensity)
+        vertices = self.embed_tokens(input_ids) + self.embed_positions(input_ids.shape[1]) + self.embed_states(states)  # eq. 2
+        vertices = self.dropout(vertices)
+        adjacency = emotional_context_graph(attention_mask, states, sources)
+        vertices = vertices + self.graph_attention(vertices, attention_mask=adjacency[:, None])  # eq. 3
+        graph = self.stack(vertices, attention_mask)  # eqs. 5–6: G = {ṽ_i}
+        valid = attention_mask.bool()
+        weights = intensity.float().masked_fill(~valid, float("-inf")).softmax(-1)  # exp(η_i) / Σ_j exp(η_j)
+        emotion_context = torch.einsum("bs,bsd->bd", weights.to(graph.dtype), graph)  # c_e, eq. 7
+        return KempEncoderOutput(
+            last_hidden_state=graph,
+            vertex_mask=valid,
+            vertex_ids=input_ids,
+            emotion_intensity=intensity,
+            emotion_context=emotion_context,
+            emotion_logits=self.emotion_head(emotion_context),  # e_p, eq. 8
+        )
+
+
+class KempDecoderLayer(nn.Module):
+    """Masked self-attention, then the emotional cross-attention block of eqs. 11–14."""
+
+    def __init__(self, config: KempConfig, layer_idx: int):
+        super().__init__()
+        d, h, a, p = config.d_model, config.num_heads, config.attention_dim, config.attention_dropout
+        self.self_attn = MultiHeadAttention(d, h, a, p, layer_idx)
+        self.graph_attn = MultiHeadAttention(d, h, a, p, layer_idx)  # W_r (query), W_c (key), W_u (value)
+        # [g_s; c_e] → d: the paper adds the 2d-dim c to the d-dim y_{j-1} in eq. 13, so it is projected
+        self.emotional_features = nn.Linear(2 * d, d) if config.use_emotion_dependency else None
+        self.ffn = FeedForward(d, config.ffn_dim, config.dropout)
+        self.self_attn_layer_norm, self.context_layer_norm, self.ffn_layer_norm = (nn.LayerNorm(d) for _ in range(3))
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, hidden_states, graph, graph_mask, emotion_context, self_mask, is_causal, past_key_values):
+        h = self.self_attn(
+            self.self_attn_layer_norm(hidden_states), attention_mask=self_mask, is_causal=is_causal,
+            past_key_values=past_key_values,
+        )  # fmt: skip
+        y = hidden_states + self.dropout(h)
+        g_s, weights = self.graph_attn(
+            y, key_value_states=graph, attention_mask=graph_mask, past_key_values=past_key_values, need_weights=True
+        )  # eqs. 11–12
+        c = g_s
+        if self.emotional_features is not None:
+            c = self.emotional_features(torch.cat([g_s, emotion_context[:, None].expand_as(g_s)], dim=-1))  # c = [g_s; c_e]
+        s = self.context_layer_norm(y + self.dropout(c))  # eq. 13
+        return self.ffn_layer_norm(s + self.dropout(self.ffn(s))), weights.mean(1)  # eq. 14; a_i of eq. 15
+
+
+class KempDecoder(nn.Module):
+    """Emotion-dependency decoder (phase C): y_0 = e'_p = W_z e_p + b_z, then the decoder layers."""
+
+    def __init__(self, config: KempConfig, embed_tokens: nn.Embedding):
+        super().__init__()
+        self.embed_tokens = embed_tokens
+        self.embed_positions = SinusoidalPositions(config.max_position_embeddings, config.d_model)
+        self.dropout = nn.Dropout(config.embedding_dropout)
+        self.emotion_input = nn.Linear(config.num_labels, config.d_model) if config.use_emotion_dependency else None  # W_z, b_z
+        self.layers = nn.ModuleList(KempDecoderLayer(config, i) for i in range(config.decoder_layers))
+
+    def forward(self, input_ids, encoder_outputs: KempEncoderOutput, past_key_values=None):
+        offset = past_key_values.get_seq_length() if past_key_values is not None else 0
+        embeds = self.embed_tokens(input_ids)
+        if self.emotion_input is not None and offset == 0:  # the start position takes y_0 = e'_p
+            first = self.emotion_input(encoder_outputs.emotion_logits).to(embeds.dtype)
+            embeds = torch.cat([first[:, None], embeds[:, 1:]], dim=1)
+        hidden = self.dropout(embeds + self.embed_positions(input_ids.shape[1], offset))
+        is_causal, self_mask = causal_self_mask(input_ids.shape[1], offset, input_ids.device)
+        graph_mask = padding_mask(encoder_outputs.vertex_mask)
+        for layer in self.layers:
+            hidden, weights = layer(
+                hidden, encoder_outputs.last_hidden_state, graph_mask, encoder_outputs.emotion_context,
+                self_mask, is_causal, past_key_values,
+            )  # fmt: skip
+        return hidden, weights  # (B, T, D), (B, T, S) of the last layer
+
+
+class KempModel(KempPreTrainedModel):
+    """Bare KEMP encoder-decoder (``AutoModel``): decoder states and the decoder's graph attention."""
+
+    _tied_weights_keys = {"encoder.embed_tokens.weight": "shared.weight", "decoder.embed_tokens.weight": "shared.weight"}
+
+    def __init__(self, config: KempConfig):
+        super().__init__(config)
+        self.shared = ScaledWordEmbedding(config.vocab_size, config.d_model, config.pad_token_id, config.scale_embedding)
+        self.encoder = KempEncoder(config, self.shared)
+        self.decoder = KempDecoder(config, self.shared)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.shared
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.shared = self.encoder.embed_tokens = self.decoder.embed_tokens = value
+
+    def get_encoder(self) -> KempEncoder:
+        return self.encoder
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        dialogue_state_ids: torch.LongTensor | None = None,
+        concept_sources: torch.LongTensor | None = None,
+        emotion_intensity: torch.FloatTensor | None = None,
+        decoder_input_ids: torch.LongTensor | None = None,
+        encoder_outputs: KempEncoderOutput | None = None,
+        cache: EncoderDecoderCache | None = None,
+        use_cache: bool | None = None,
+        past_key_values: EncoderDecoderCache | None = None,  # the name transformers < 5.24 passes
+        **kwargs,
+    ) -> KempSeq2SeqModelOutput:
+        if encoder_outputs is None:
+            if input_ids is None:
+                raise ValueError("pass input_ids (the emotional context graph's vertices) or encoder_outputs")
+            encoder_outputs = self.encoder(input_ids, attention_mask, dialogue_state_ids, concept_sources, emotion_intensity)
+        elif not isinstance(encoder_outputs, KempEncoderOutput):
+            raise TypeError(f"KEMP needs the KempEncoderOutput of its own encoder, got {type(encoder_outputs).__name__}")
+        if decoder_input_ids is None:
+            raise ValueError("pass decoder_input_ids, or labels to KempForConditionalGeneration")
+        cache = cache if cache is not None else past_key_values
+        use_cache = self.config.use_cache if use_cache is None else use_cache
+        if use_cache and cache is None and not self.training:
+            cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
+        hidden, weights = self.decoder(decoder_input_ids, encoder_outputs, cache)
+        return KempSeq2SeqModelOutput(
+            last_hidden_state=hidden,
+            cache=cache if use_cache else None,
+            encoder_last_hidden_state=encoder_outputs.last_hidden_state,
+            graph_attention=weights,
+        )
+
+
+class KempForConditionalGeneration(KempPreTrainedModel, GenerationMixin):
+    """KEMP with the pointer-generator output of eqs. 17–19 and the multi-task loss of eq. 21."""
+
+    _tied_weights_keys = {"lm_head.weight": "model.shared.weight"}
+
+    def __init__(self, config: KempConfig):
+        super().__init__(config)
+        self.model = KempModel(config)
+        self.lm_head = nn.Linear(config.d_model, config.vocab_size)  # W_v, b_v of eq. 17
+        self.copy_gate = nn.Linear(config.d_model, 1)  # W_g, b_g of eq. 18
+        self.post_init()
+        self.generation_config.max_new_tokens = 30  # "the maximum decoding step as 30"
+
+    def get_encoder(self) -> KempEncoder:
+        return self.model.encoder
+
+    def get_output_embeddings(self) -> nn.Linear:
+        return self.lm_head
+
+    def set_output_embeddings(self, value: nn.Linear) -> None:
+        self.lm_head = value
+
+    def output_distribution(self, hidden: torch.Tensor, graph_attention: torch.Tensor, vertex_ids: torch.Tensor):
+        """log P(y_j) of eq. 19 and the copy gate p_gen of eq. 18, in float32."""
+        vocab_probs = self.lm_head(hidden).float().softmax(-1)  # P_V, eq. 17
+        p_gen = torch.sigmoid(self.copy_gate(hidden).float())  # eq. 18
+        copy_probs = torch.zeros_like(vocab_probs).scatter_add_(
+            -1, vertex_ids[:, None, :].expand(-1, hidden.shape[1], -1), graph_attention.float()
+        )  # Σ_{i: v_i = y_j} a_i
+        probs = p_gen * vocab_probs + (1 - p_gen) * copy_probs  # eq. 19
+        return probs.clamp_min(torch.finfo(probs.dtype).tiny).log(), p_gen
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,  # (B, S) vertices: [CLS] context words, concepts
+        attention_mask: torch.Tensor | None = None,  # (B, S)
+        dialogue_state_ids: torch.LongTensor | None = None,  # (B, S) 0 speaker, 1 listener, 2 concept
+        concept_sources: torch.LongTensor | None = None,  # (B, S)
+        emotion_intensity: torch.FloatTensor | None = None,  # (B, S)
+        decoder_input_ids: torch.LongTensor | None = None,  # (B, T)
+        encoder_outputs: KempEncoderOutput | None = None,
+        cache: EncoderDecoderCache | None = None,
+        labels: torch.LongTensor | None = None,  # (B, T) response ids + EOS, -100 = ignored
+        emotion_labels: torch.LongTensor | None = None,  # (B,)
+        use_cache: bool | None = None,
+        past_key_values: EncoderDecoderCache | None = None,  # the name transformers < 5.24 passes
+        **kwargs,
+    ) -> KempSeq2SeqLMOutput:
+        if labels is not None and decoder_input_ids is None:
+            decoder_input_ids = shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
+            use_cache = False
+        if encoder_outputs is None:
+            if input_ids is None:
+                raise ValueError("pass input_ids (the emotional context graph's vertices) or encoder_outputs")
+            encoder_outputs = self.model.encoder(input_ids, attention_mask, dialogue_state_ids, concept_sources, emotion_intensity)
+        outputs = self.model(
+            decoder_input_ids=decoder_input_ids, encoder_outputs=encoder_outputs,
+            cache=cache if cache is not None else past_key_values, use_cache=use_cache,
+        )  # fmt: skip
+        attention = outputs.graph_attention
+        logits, p_gen = self.output_distribution(outputs.last_hidden_state, attention, encoder_outputs.vertex_ids)
+        emotion_logits = encoder_outputs.emotion_logits
+
+        c = self.config
+        losses = {}
+        if labels is not None:
+            smoothing = c.label_smoothing if self.training else 0.0
+            # cross_entropy's log_softmax leaves log P unchanged (P sums to 1): the NLL of eq. 20
+            losses["generation_loss"] = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), label_smoothing=smoothing)
+            if c.use_emotion_dependency:
+                vertex_mask = encoder_outputs.vertex_mask.float()  # (B, S)
+                squared = (encoder_outputs.emotion_intensity[:, None] - attention.float()).square()  # (η(v_i) − a_i)²
+                per_step = (squared * vertex_mask[:, None]).sum(-1) / vertex_mask.sum(-1, keepdim=True)  # eq. 16
+                steps = labels.ne(-100).float()
+                losses["attention_loss"] = (per_step * steps).sum() / steps.sum().clamp_min(1)
+        if emotion_labels is not None:
+            losses["emotion_loss"] = F.cross_entropy(emotion_logits.float(), emotion_labels)  # eq. 10
+        weights = {"emotion_loss": c.emotion_loss_weight, "generation_loss": c.generation_loss_weight, "attention_loss": c.attention_loss_weight}
+        loss = sum(weights[name] * value for name, value in losses.items()) if losses else None  # eq. 21
+        return KempSeq2SeqLMOutput(
+            loss=loss,
+            logits=logits,
+            emotion_logits=emotion_logits,
+            cache=outputs.cache,
+            encoder_last_hidden_state=encoder_outputs.last_hidden_state,
+            graph_attention=attention,
+            copy_gate=p_gen,
+            **losses,
+        )
+
+
+__all__ = ["KempForConditionalGeneration", "KempModel", "KempPreTrainedModel"]
