@@ -106,6 +106,10 @@ def _split_description(results: Mapping) -> str:
     return f"{data}; {style}"
 
 
+# results keys some architectures record, shown in the card's provenance when present
+OPTIONAL_PROVENANCE = {"knowledge_source": "knowledge source", "embedding_init": "word-embedding initialisation"}
+
+
 def build_card(
     results: dict | str | Path | None = None,
     model_type: str | None = None,
@@ -187,6 +191,7 @@ def build_card(
         ("generation wall-clock", _seconds(results["generate_wall_clock_s"]) if "generate_wall_clock_s" in results else NOT_RECORDED),
         ("evaluated checkpoint", results.get("model_name_or_path") or NOT_RECORDED),
     ]
+    provenance += [(label, results[key]) for key, label in OPTIONAL_PROVENANCE.items() if results.get(key)]
     return ModelCard.from_template(
         card_data,
         template_path=str(template),

@@ -278,14 +278,20 @@ class KempForConditionalGeneration(KempPreTrainedModel, GenerationMixin):
         self.lm_head = value
 
     def output_distribution(self, hidden: torch.Tensor, graph_attention: torch.Tensor, vertex_ids: torch.Tensor):
-        """log P(y_j) of eq. 19 and the copy gate p_gen of eq. 18, in float32."""
-        vocab_probs = self.lm_head(hidden).float().softmax(-1)  # P_V, eq. 17
-        p_gen = torch.sigmoid(self.copy_gate(hidden).float())  # eq. 18
-        copy_probs = torch.zeros_like(vocab_probs).scatter_add_(
-            -1, vertex_ids[:, None, :].expand(-1, hidden.shape[1], -1), graph_attention.float()
-        )  # Σ_{i: v_i = y_j} a_i
-        probs = p_gen * vocab_probs + (1 - p_gen) * copy_probs  # eq. 19
-        return probs.clamp_min(torch.finfo(probs.dtype).tiny).log(), p_gen
+        """log P(y_j) of eq. 19 and the copy gate p_gen of eq. 18, in float32.
+
+        Computed in log space without materialising the copy distribution over the vocabulary: every word is
+        log p_gen + log P_V, except the graph's own words, whose copy mass Σ_{i: v_i = w} a_i is added.
+        """
+        gate = self.copy_gate(hidden).float()  # eq. 18 (as a logit)
+        log_probs = F.logsigmoid(gate) + self.lm_head(hidden).float().log_softmax(-1)  # log p_gen P_V, eq. 17
+        same_word = vertex_ids[:, :, None].eq(vertex_ids[:, None, :]).float()  # (B, S, S)
+        copy_mass = graph_attention.float() @ same_word  # (B, T, S): Σ_{i: v_i = v_k} a_i for each vertex k
+        targets = vertex_ids[:, None, :].expand(-1, hidden.shape[1], -1)
+        mixed = torch.logaddexp(
+            log_probs.gather(-1, targets), F.logsigmoid(-gate) + copy_mass.clamp_min(torch.finfo(copy_mass.dtype).tiny).log()
+        )  # eq. 19 at the graph's words
+        return log_probs.scatter(-1, targets, mixed), torch.sigmoid(gate)
 
     def forward(
         self,
@@ -322,13 +328,15 @@ class KempForConditionalGeneration(KempPreTrainedModel, GenerationMixin):
         losses = {}
         if labels is not None:
             smoothing = c.label_smoothing if self.training else 0.0
-            # cross_entropy's log_softmax leaves log P unchanged (P sums to 1): the NLL of eq. 20
-            losses["generation_loss"] = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), label_smoothing=smoothing)
+            steps = labels.ne(-100)
+            nll = -logits.gather(-1, labels.clamp_min(0)[..., None]).squeeze(-1)  # eq. 20 per step
+            if smoothing:  # as cross_entropy's label_smoothing: (1 − ε)·NLL + ε·mean over the vocabulary of −log P
+                nll = (1 - smoothing) * nll - smoothing * logits.mean(-1)
+            losses["generation_loss"] = (nll * steps).sum() / steps.sum().clamp_min(1)
             if c.use_emotion_dependency:
                 vertex_mask = encoder_outputs.vertex_mask.float()  # (B, S)
                 squared = (encoder_outputs.emotion_intensity[:, None] - attention.float()).square()  # (η(v_i) − a_i)²
                 per_step = (squared * vertex_mask[:, None]).sum(-1) / vertex_mask.sum(-1, keepdim=True)  # eq. 16
-                steps = labels.ne(-100).float()
                 losses["attention_loss"] = (per_step * steps).sum() / steps.sum().clamp_min(1)
         if emotion_labels is not None:
             losses["emotion_loss"] = F.cross_entropy(emotion_logits.float(), emotion_labels)  # eq. 10

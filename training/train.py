@@ -214,7 +214,10 @@ def main(argv: list[str] | None = None) -> dict:
         "train_wall_clock_s": round(train_seconds, 2),
         "global_step": train_result.global_step,
         "train_loss": train_result.training_loss,
+        "embedding_init": model_args.embeddings or ("from " + model_args.model_name_or_path if model_args.model_name_or_path else "random"),
     }
+    if isinstance(featurizer, KempFeaturizer):
+        run_info["knowledge_source"] = f"{featurizer.retriever.source}; NRC-VAD emotion intensities"
     if not trainer.is_world_process_zero():
         return run_info
     (output_dir / "run_info.json").write_text(json.dumps(run_info, indent=2) + "\n")
@@ -225,7 +228,8 @@ def main(argv: list[str] | None = None) -> dict:
             test = test.select(range(min(eval_args.max_test_samples, len(test))))
         trainer.model.eval()
         results, rows = evaluate_model(trainer.model, featurizer, test, eval_args.test_batch_size, str(output_dir))
-        results.update({k: run_info[k] for k in ("command", "commit", "hardware", "train_wall_clock_s", "data_source")})
+        keys = ("command", "commit", "hardware", "train_wall_clock_s", "data_source", "embedding_init", "knowledge_source")
+        results.update({k: run_info[k] for k in keys if k in run_info})
         write_results(results, output_dir / "results", name="test_results")
         with open(output_dir / "results" / "test_generations.jsonl", "w") as f:
             f.writelines(json.dumps(row) + "\n" for row in rows)
