@@ -138,7 +138,14 @@ class KempFeaturizer(WordContextFeaturizer):
 
     @classmethod
     def from_checkpoint(cls, tokenizer: PreTrainedTokenizerBase, checkpoint: str | Path, **kwargs):
-        path = cached_file(str(checkpoint), KNOWLEDGE_FILE, _raise_exceptions_for_missing_entries=False)
+        if Path(checkpoint).is_dir():
+            path = Path(checkpoint) / KNOWLEDGE_FILE
+            path = path if path.is_file() else None
+        else:  # a hub id
+            try:
+                path = cached_file(str(checkpoint), KNOWLEDGE_FILE, _raise_exceptions_for_missing_entries=False)
+            except OSError as error:
+                raise FileNotFoundError(f"cannot read {KNOWLEDGE_FILE} of {checkpoint}: {error}") from None
         if path is None:
             raise FileNotFoundError(f"{checkpoint} has no {KNOWLEDGE_FILE}: it is not a complete KEMP checkpoint (the retrieval table travels with the weights)")
         return cls(tokenizer, ConceptRetriever.load(path), **kwargs)

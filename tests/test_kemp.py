@@ -1,0 +1,312 @@
+"""KEMP (modeling/modeling_kemp.py) and its featurizer: graph construction, copy distribution, loss terms,
+ablations, checkpoints with their retrieval table, trust_remote_code, batched generation and training."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import TINY_CONFIG
+from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
+
+from empathetic_models.featurization import (
+    CONCEPT_STATE,
+    KempFeaturizer,
+    featurizer_for,
+)
+from empathetic_models.inference import generate_responses, load_checkpoint
+from empathetic_models.knowledge import (
+    KNOWLEDGE_FILE,
+    ConceptIndex,
+    ConceptRetriever,
+    Edge,
+    VADLexicon,
+)
+from empathetic_models.text import word_tokenize
+from modeling.modeling_kemp import (
+    KempForConditionalGeneration,
+    KempModel,
+    emotional_context_graph,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+DIALOGUES = [
+    ["My exam is tomorrow and I am nervous."],
+    ["It was my birthday party yesterday!", "Happy birthday! Did you get a cake?", "Yes, and a gift from my sister."],
+    ["I lost my job today."],
+]
+
+
+@pytest.fixture(scope="module")
+def retriever(tmp_path_factory, word_tokenizer):
+    lexicon_path = tmp_path_factory.mktemp("vad") / "vad.txt"
+    rows = {"nervous": (0.2, 0.9), "scared": (0.1, 0.85), "grade": (0.5, 0.5), "party": (0.9, 0.8), "cake": (0.8, 0.4),
+            "gift": (0.9, 0.5), "happy": (1.0, 0.7), "calm": (0.5, 0.0)}  # fmt: skip
+    lexicon_path.write_text("Word\tValence\tArousal\tDominance\n" + "".join(f"{w}\t{v}\t{a}\t0.5\n" for w, (v, a) in rows.items()))
+    edges = {
+        "exam": [Edge("Causes", "scared", 1.0), Edge("RelatedTo", "grade", 1.0), Edge("Causes", "nervous", 1.0)],
+        "birthday": [Edge("RelatedTo", "party", 1.0), Edge("HasA", "cake", 1.0), Edge("HasA", "gift", 1.0)],
+    }
+    return ConceptRetriever(ConceptIndex(edges, "hand-made"), VADLexicon.from_file(lexicon_path), vocabulary=word_tokenizer.get_vocab())
+
+
+@pytest.fixture(scope="module")
+def featurizer(word_tokenizer, retriever):
+    return KempFeaturizer(word_tokenizer, retriever, max_source_length=64)
+
+
+def make_kemp(tokenizer, seed: int = 0, **overrides) -> KempForConditionalGeneration:
+    config = AutoConfig.for_model("kemp", **{"vocab_size": len(tokenizer), **TINY_CONFIG, **overrides})
+    torch.manual_seed(seed)
+    return AutoModelForSeq2SeqLM.from_config(config).eval()
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory, word_tokenizer, featurizer):
+    folder = tmp_path_factory.mktemp("kemp") / "tiny_kemp"
+    make_kemp(word_tokenizer).save_pretrained(folder)
+    word_tokenizer.save_pretrained(folder)
+    featurizer.save_pretrained(folder)
+    return folder
+
+
+def _inputs(batch: dict) -> dict:
+    return {k: v for k, v in batch.items() if k not in ("labels", "emotion_labels")}
+
+
+# --- featurizer and graph ----------------------------------------------------------------------------------
+
+
+def test_featurizer_builds_graph_vertices(featurizer, word_tokenizer, retriever):
+    features, truncated = featurizer.encode_graph(DIALOGUES[0])
+    tokens = word_tokenizer.convert_ids_to_tokens(features["input_ids"])
+    words = ["my", "exam", "is", "tomorrow", "and", "i", "am", "nervous", "."]
+    # exam's concepts by emotion intensity; "nervous" is already in the dialogue, so not added again
+    assert not truncated and tokens == ["[CLS]", *words, "scared", "grade"]
+    assert features["dialogue_state_ids"] == [0] * 10 + [CONCEPT_STATE] * 2
+    assert features["concept_sources"] == [-1] * 10 + [2, 2]  # vertex 2 = "exam"
+    eta = features["emotion_intensity"]
+    assert eta[0] == 0.0 and eta[-1] == retriever.intensity("grade")
+    assert eta[8] == pytest.approx(retriever.intensity("nervous")) and eta[8] > 0
+
+
+def test_annotated_columns_give_the_same_features_as_retrieval(featurizer, retriever):
+    batch = {"context": [DIALOGUES[1]], "context_roles": [["speaker", "listener", "speaker"]], "target": ["Nice!"], "emotion": [16]}
+    direct = featurizer(batch)
+    words = [w for u in DIALOGUES[1] for w in word_tokenize(u)]
+    concepts, sources, intensities = retriever.retrieve(words)
+    annotated = featurizer({**batch, "concepts": [concepts], "concept_sources": [sources], "concept_intensities": [intensities]})
+    assert direct == annotated and direct["dialogue_state_ids"][0].count(1) > 0  # listener words are marked
+
+
+def test_long_histories_keep_recent_words_and_room_for_concepts(word_tokenizer, retriever):
+    featurizer = KempFeaturizer(word_tokenizer, retriever, max_source_length=16)  # 16 − [CLS] − 10 concepts = 5 words
+    features, truncated = featurizer.encode_graph(["I went to the park and then my exam came"])
+    assert truncated and len(features["input_ids"]) <= 16
+    tokens = word_tokenizer.convert_ids_to_tokens(features["input_ids"])
+    assert tokens[1:6] == ["and", "then", "my", "exam", "came"] and tokens[6:] == ["scared", "nervous", "grade"]
+    assert features["concept_sources"][6:] == [4, 4, 4]
+    with pytest.raises(ValueError, match="leaves no room"):
+        KempFeaturizer(word_tokenizer, retriever, max_source_length=11)
+
+
+def test_graph_edges_on_a_hand_made_dialogue():
+    # vertices: 0 [CLS], 1-3 words, 4-5 concepts of word 2, 6 padding
+    mask = torch.tensor([[1, 1, 1, 1, 1, 1, 0]])
+    states = torch.tensor([[0, 0, 1, 1, 2, 2, 0]])
+    sources = torch.tensor([[-1, -1, -1, -1, 2, 2, -1]])
+    a = emotional_context_graph(mask, states, sources)[0]
+    edges = {(i, j) for i in range(7) for j in range(7) if a[i, j]}
+    temporary = {(1, 2), (2, 1), (2, 3), (3, 2)}
+    emotion = {(4, 2), (2, 4), (5, 2), (2, 5)}
+    globality = {(0, j) for j in range(6)} | {(j, 0) for j in range(6)}
+    assert edges == temporary | emotion | globality | {(6, 6)}  # padding sees only itself
+    assert not a[4, 5] and not a[1, 3] and not a[4, 3]  # concepts of one word are not linked to each other
+
+
+def test_retrieval_table_round_trips_and_missing_file_is_named(tmp_path, retriever, word_tokenizer):
+    path = tmp_path / KNOWLEDGE_FILE
+    retriever.save(path)
+    loaded = ConceptRetriever.load(path)
+    assert loaded.top == retriever.top and loaded.intensities == retriever.intensities and loaded.fingerprint == retriever.fingerprint
+    with pytest.raises(FileNotFoundError, match=KNOWLEDGE_FILE):
+        featurizer_for("kemp", word_tokenizer, checkpoint=tmp_path / "elsewhere")
+    with pytest.raises(ValueError, match="retrieval table"):
+        featurizer_for("kemp", word_tokenizer)
+
+
+# --- model -------------------------------------------------------------------------------------------------
+
+
+def test_copy_distribution_sums_to_one_and_copies_graph_words(featurizer, word_tokenizer):
+    model = make_kemp(word_tokenizer)
+    batch = featurizer.pad([featurizer.encode_graph(d)[0] for d in DIALOGUES])
+    labels = batch["input_ids"][:, 1:6].clone()
+    with torch.no_grad():
+        out = model(**batch, labels=labels)
+        assert torch.allclose(out.logits.exp().sum(-1), torch.ones(labels.shape), atol=1e-5)  # eq. 19 is a distribution
+        assert torch.allclose(out.graph_attention.sum(-1), torch.ones(labels.shape), atol=1e-5)
+        assert out.graph_attention[0, :, batch["attention_mask"][0].eq(0)].abs().max() == 0  # padding gets no attention
+        model.copy_gate.bias.fill_(-30.0)  # p_gen → 0: the output is the copy distribution alone
+        copied = model(**batch, labels=labels)
+    probs = copied.logits.exp()
+    vertex_ids = batch["input_ids"]
+    expected = torch.zeros_like(probs).scatter_add_(-1, vertex_ids[:, None].expand(-1, probs.shape[1], -1), copied.graph_attention)
+    assert torch.allclose(probs, expected, atol=1e-5)
+    assert probs[0, 0, vertex_ids[0, 2]] > 0 and probs[0, 0, word_tokenizer.convert_tokens_to_ids("cake")] < 1e-8
+
+
+def test_loss_is_eq21_of_its_terms_and_every_term_is_returned(featurizer, word_tokenizer):
+    model = make_kemp(word_tokenizer, attention_loss_weight=0.1).train()
+    batch = featurizer.pad([featurizer.encode_graph(d)[0] for d in DIALOGUES])
+    batch["labels"] = torch.tensor([[5, 6, 7, 3], [8, 3, -100, -100], [9, 10, 3, -100]])
+    batch["emotion_labels"] = torch.tensor([0, 1, 2])
+    out = model(**batch)
+    assert float(out.loss) == pytest.approx(float(out.emotion_loss + out.generation_loss + 0.1 * out.attention_loss), rel=1e-6)
+    assert out.attention_loss > 0 and out.emotion_logits.shape == (3, 32) and out.copy_gate.shape == (3, 4, 1)
+    out.loss.backward()
+    assert model.model.decoder.emotion_input.weight.grad.abs().sum() > 0  # e'_p feeds the decoder (EDD)
+    assert model.model.encoder.graph_attention.q_proj.weight.grad.abs().sum() > 0
+
+
+def test_ablation_without_edd_drops_the_emotion_dependency(featurizer, word_tokenizer):
+    model = make_kemp(word_tokenizer, use_emotion_dependency=False)
+    assert model.model.decoder.emotion_input is None and model.model.decoder.layers[0].emotional_features is None
+    batch = featurizer.pad([featurizer.encode_graph(d)[0] for d in DIALOGUES])
+    out = model(**batch, labels=batch["input_ids"][:, 1:3])
+    assert out.attention_loss is None and float(out.loss) == pytest.approx(float(out.generation_loss))
+
+
+def test_ablation_without_ece_ignores_concepts_and_intensities(featurizer, word_tokenizer):
+    model = make_kemp(word_tokenizer, use_emotional_knowledge=False)
+    full = featurizer.pad([featurizer.encode_graph(DIALOGUES[0])[0]])
+    words_only = {k: v[:, :10] for k, v in full.items()}  # drop the two concept vertices
+    labels = torch.tensor([[5, 6, 3]])
+    with torch.no_grad():
+        with_concepts = model(**full, labels=labels)
+        without = model(**words_only, labels=labels)
+        other_eta = model(**{**words_only, "emotion_intensity": torch.rand(1, 10)}, labels=labels)
+    assert torch.allclose(with_concepts.emotion_logits, without.emotion_logits, atol=1e-5)
+    assert torch.allclose(with_concepts.generation_loss, without.generation_loss, atol=1e-5)
+    assert torch.allclose(other_eta.emotion_logits, without.emotion_logits, atol=1e-6)
+    normal = make_kemp(word_tokenizer)
+    with torch.no_grad():
+        assert not torch.allclose(normal(**full, labels=labels).emotion_logits, normal(**words_only, labels=labels).emotion_logits)
+
+
+def test_batched_cached_generation_matches_single_uncached(featurizer, word_tokenizer):
+    model = make_kemp(word_tokenizer)
+    batch = featurizer.encode_dialogues(DIALOGUES)
+    with torch.no_grad():
+        batched = model.generate(**batch, max_new_tokens=8)
+        for i, dialogue in enumerate(DIALOGUES):
+            single = model.generate(**featurizer.encode_dialogues([dialogue]), max_new_tokens=8, use_cache=False)
+            n = single.shape[1]
+            assert batched[i, :n].tolist() == single[0].tolist()
+        beams = model.generate(**batch, max_new_tokens=8, num_beams=3)
+    assert beams.shape[0] == 3
+
+
+def test_save_load_round_trip_and_inference_from_the_folder(checkpoint, featurizer, word_tokenizer):
+    model, _, loaded_featurizer = load_checkpoint(checkpoint, device="cpu", max_source_length=64)
+    assert isinstance(model, KempForConditionalGeneration) and isinstance(loaded_featurizer, KempFeaturizer)
+    assert loaded_featurizer.retriever.top == featurizer.retriever.top
+    assert isinstance(AutoModel.from_pretrained(checkpoint), KempModel)
+    reference = make_kemp(word_tokenizer)
+    batch = featurizer.encode_dialogues(DIALOGUES)
+    with torch.no_grad():
+        assert torch.equal(model.generate(**batch), reference.generate(**batch))
+    responses, emotions = generate_responses(model, loaded_featurizer, DIALOGUES, batch_size=2, progress=False)
+    assert len(responses) == 3 and all(e in model.config.label2id for e in emotions)
+
+
+def test_pipeline_serves_a_kemp_checkpoint(checkpoint):
+    from transformers import pipeline
+
+    chat = pipeline("empathetic-response", model=str(checkpoint))
+    results = chat([DIALOGUES[0], DIALOGUES[1]], batch_size=2, max_new_tokens=5)
+    assert len(results) == 2 and all(r["emotion"] in chat.model.config.label2id for r in results)
+    assert chat(DIALOGUES[2], max_new_tokens=5) == chat([DIALOGUES[2]], max_new_tokens=5)[0]
+
+
+_REMOTE_CHILD = textwrap.dedent(
+    """
+    import importlib, json, os, sys
+    sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")]
+    sys.path_hooks[:] = [h for h in sys.path_hooks if "__editable__" not in getattr(h, "__module__", "")]
+    sys.path[:] = [p for p in sys.path if "__editable__" not in p
+                   and not os.path.isdir(os.path.join(p or ".", "empathetic_models"))
+                   and not os.path.isdir(os.path.join(p or ".", "modeling"))]
+    sys.path_importer_cache.clear()
+    importlib.invalidate_caches()
+    assert importlib.util.find_spec("empathetic_models") is None and importlib.util.find_spec("modeling") is None
+    import torch
+    from transformers import AutoModelForSeq2SeqLM
+    model = AutoModelForSeq2SeqLM.from_pretrained(sys.argv[1], trust_remote_code=True)
+    inputs = {k: torch.tensor(v) for k, v in json.loads(sys.argv[2]).items()}
+    with torch.no_grad():
+        tokens = model.generate(**inputs)
+    print(json.dumps({"module": type(model).__module__, "tokens": tokens.tolist()}))
+    """
+)
+
+
+def test_trust_remote_code_loads_kemp_without_the_package(checkpoint, featurizer, word_tokenizer, tmp_path):
+    batch = featurizer.encode_dialogues(DIALOGUES)
+    with torch.no_grad():
+        expected = make_kemp(word_tokenizer).generate(**batch)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "HF_"))}
+    env.update(PYTHONPATH="", HF_HOME=str(tmp_path / "hf"), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    payload = json.dumps({k: v.tolist() for k, v in batch.items()})
+    result = subprocess.run(
+        [sys.executable, "-c", _REMOTE_CHILD, str(checkpoint), payload], cwd=tmp_path, env=env, capture_output=True,
+        text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    child = json.loads(result.stdout.strip().splitlines()[-1])
+    assert child["module"].startswith("transformers_modules") and child["tokens"] == expected.tolist()
+
+
+# --- training ----------------------------------------------------------------------------------------------
+
+CN4, NRC_VAD = SHARED / "conceptnet" / "conceptnet4_en.tsv.gz", SHARED / "nrc_vad" / "NRC-VAD-Lexicon.txt"
+
+
+def test_kemp_recipe_requires_its_knowledge_resources(tmp_path):
+    from training.train import main
+
+    with pytest.raises(SystemExit, match="--conceptnet"):
+        main(["kemp", "--data_source", "sample", "--output_dir", str(tmp_path), "--conceptnet", "", "--vad_lexicon", ""])
+
+
+@pytest.mark.skipif(not (CN4.is_file() and NRC_VAD.is_file()), reason="shared ConceptNet / NRC-VAD absent")
+def test_kemp_trains_with_real_knowledge_and_every_checkpoint_is_complete(tmp_path):
+    from training.train import main
+
+    out = tmp_path / "kemp"
+    info = main([
+        "kemp", "--data_source", "sample", "--split_style", "full", "--output_dir", str(out),
+        "--conceptnet", str(CN4), "--vad_lexicon", str(NRC_VAD), "--knowledge_cache_dir", str(tmp_path / "cache"),
+        "--model_config", '{"d_model": 32, "attention_dim": 8, "ffn_dim": 16}', "--max_steps", "4",
+        "--eval_strategy", "steps", "--eval_steps", "2", "--save_steps", "2", "--logging_steps", "1",
+        "--warmup_steps", "1", "--max_test_samples", "8", "--use_cpu", "true",
+    ])  # fmt: skip
+    assert info["global_step"] == 4 and "ConceptNet 4" in info["knowledge_source"] and info["embedding_init"] == "random"
+    history = json.loads((out / "trainer_state.json").read_text())["log_history"]
+    train_logs = [h for h in history if "loss" in h and "eval_loss" not in h]
+    for log in train_logs:  # eq. 21 with γ = 1, 1, 0.1
+        assert log["loss"] == pytest.approx(log["emotion_loss"] + log["generation_loss"] + 0.1 * log["attention_loss"], abs=0.02)
+    assert "eval_attention_loss" in [h for h in history if "eval_loss" in h][-1]
+    for folder in (out, out / "checkpoint-2", out / "checkpoint-4"):
+        assert (folder / KNOWLEDGE_FILE).is_file(), folder
+    results = json.loads((out / "results" / "test_results.json").read_text())
+    assert results["model_type"] == "kemp" and "emotion_accuracy" in results["metrics"]
+    card = (out / "README.md").read_text()
+    assert "KEMP" in card and "ConceptNet 4" in card and "kemp_knowledge.json.gz" in card
