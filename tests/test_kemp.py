@@ -310,3 +310,18 @@ def test_kemp_trains_with_real_knowledge_and_every_checkpoint_is_complete(tmp_pa
     assert results["model_type"] == "kemp" and "emotion_accuracy" in results["metrics"]
     card = (out / "README.md").read_text()
     assert "KEMP" in card and "ConceptNet 4" in card and "kemp_knowledge.json.gz" in card
+
+
+def test_glove_initialisation_reaches_encoder_decoder_and_output_layer(word_tokenizer, tmp_path):
+    from empathetic_models.embeddings import load_glove_embeddings
+
+    model = make_kemp(word_tokenizer)
+    dim = model.config.d_model
+    vector = [round(0.01 * i, 2) for i in range(dim)]
+    path = tmp_path / "glove.txt"
+    path.write_text(f"exam {' '.join(map(str, vector))}\n")
+    load_glove_embeddings(path, word_tokenizer, model)
+    exam = torch.tensor([word_tokenizer.convert_tokens_to_ids("exam")])
+    for embed in (model.model.encoder.embed_tokens, model.model.decoder.embed_tokens):
+        assert torch.allclose(embed(exam)[0], torch.tensor(vector), atol=1e-6)
+    assert model.lm_head.weight.data_ptr() == model.model.shared.weight.data_ptr()  # W_v tied to the embeddings
