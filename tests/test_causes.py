@@ -1,0 +1,132 @@
+"""Emotion causes: RECCON CEE pairs, F1, the detector's training script, and cached ED annotation."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
+
+from empathetic_models.data import load_empathetic_dialogues
+from empathetic_models.knowledge.causes import CauseDetector, annotate_causes, cause_f1, encode_pairs, load_reccon
+from empathetic_models.text import word_tokenize
+
+RECCON = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "reccon"
+needs_reccon = pytest.mark.skipif(not RECCON.is_dir(), reason="shared RECCON absent")
+
+
+def _write_reccon(folder: Path) -> Path:
+    conversation = [
+        {"turn": 1, "speaker": "A", "utterance": "I lost my keys again .", "emotion": "neutral"},
+        {"turn": 2, "speaker": "B", "utterance": "Oh no , that is bad .", "emotion": "sad",
+         "expanded emotion cause evidence": [1, 1, "b"]},
+        {"turn": 3, "speaker": "A", "utterance": "But I found them !", "emotion": "happines",
+         "expanded emotion cause evidence": [3, 4]},
+    ]  # fmt: skip
+    for name in ("train", "valid", "test"):
+        (folder / f"dailydialog_{name}.json").write_text(json.dumps({"d1": [conversation]}))
+    return folder
+
+
+def test_reccon_pairs_follow_cee(tmp_path):
+    data = load_reccon(_write_reccon(tmp_path))
+    pairs = data["train"]
+    # targets 2 (sad) and 3 (happiness, variant spelling); candidates are the turns up to the target
+    assert list(zip(pairs["target_turn"], pairs["candidate_turn"], pairs["label"], strict=True)) == [
+        (2, 1, 1), (2, 2, 0), (3, 1, 0), (3, 2, 0), (3, 3, 1),
+    ]  # duplicate evidence counted once, latent "b" and a future turn are not pairs
+    assert pairs["emotion"] == ["sadness", "sadness", "happiness", "happiness", "happiness"]
+    assert pairs["history"][2] == ["I lost my keys again .", "Oh no , that is bad .", "But I found them !"]
+    with pytest.raises(FileNotFoundError, match="dailydialog_test.json"):
+        (tmp_path / "dailydialog_test.json").unlink()
+        load_reccon(tmp_path)
+
+
+@needs_reccon
+def test_real_reccon_counts():
+    data = load_reccon(RECCON)
+    assert {s: len(d) for s, d in data.items()} == {"train": 27673, "valid": 1166, "test": 7097}
+    # SOURCE.md's 7,271 training evidence entries hold 242 duplicates and 2 causes after their target
+    assert sum(data["train"]["label"]) == 7271 - 242 - 2
+
+
+def test_cause_f1_by_hand():
+    scores = cause_f1([1, 1, 0, 0, 0], [1, 0, 0, 0, 1])
+    assert scores["f1_pos"] == pytest.approx(50.0) and scores["f1_neg"] == pytest.approx(200 * 2 / 6)
+    assert scores["macro_f1"] == pytest.approx((50.0 + 200 * 2 / 6) / 2)
+
+
+@pytest.fixture(scope="module")
+def tiny_encoder(tmp_path_factory):
+    """A tiny random BERT with a word-piece vocabulary of the sample's words, saved like a hub checkpoint."""
+    folder = tmp_path_factory.mktemp("tiny_bert")
+    sample = load_empathetic_dialogues("sample")["train"]
+    words = Counter(w for context in sample["context"] for u in context for w in word_tokenize(u))
+    vocab = list(dict.fromkeys(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "happiness", *sorted(w for w, _ in words.most_common(500))]))
+    tokenizer = BertTokenizer(vocab={w: i for i, w in enumerate(vocab)})
+    config = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
+                        max_position_embeddings=256, num_labels=2)  # fmt: skip
+    torch.manual_seed(0)
+    BertForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_pairs_keep_emotion_target_and_candidate_when_history_is_cut(tiny_encoder):
+    tokenizer = BertTokenizer.from_pretrained(tiny_encoder)
+    history = ["i am so happy"] * 100
+    encoded = encode_pairs(tokenizer, ["happiness"], ["i am so happy"], ["my exam went well"], [history], max_length=32)
+    text = tokenizer.decode(encoded["input_ids"][0])
+    assert len(encoded["input_ids"][0]) == 32 and text.startswith("[CLS] happiness [SEP] i am so happy [SEP] my exam")
+
+
+def test_detector_annotates_ed_with_cached_cause_labels(tiny_encoder, tmp_path):
+    detector = CauseDetector.from_pretrained(tiny_encoder, max_length=64, device="cpu")
+    data = load_empathetic_dialogues("sample")["test"].select(range(12))
+    annotated = annotate_causes(data, detector, cache_dir=tmp_path / "cache", threshold=0.5, batch_size=8)
+    assert "emotion causes by" in annotated.info.description and str(tiny_encoder) in annotated.info.description
+    for example in annotated:
+        context = example["context"]
+        assert len(example["cause_flags"]) == len(example["cause_probs"]) == len(context)
+        assert example["cause_flags"] == [int(p >= 0.5) for p in example["cause_probs"]]
+        words = [(flag, w) for u, flag in zip(context, example["cause_flags"], strict=True) for w in word_tokenize(u)]
+        assert example["cause_word_labels"] == [1] + [flag for flag, _ in words]  # [CLS] is always 1
+    # the scores are the detector's, and the cached file is reused for the same detector
+    first = data[0]
+    expected = detector.cause_probabilities(
+        [data.features["emotion"].names[first["emotion"]]] * len(first["context"]), [first["context"][-1]] * len(first["context"]),
+        first["context"], [first["context"]] * len(first["context"]),
+    )  # fmt: skip
+    assert annotated[0]["cause_probs"] == pytest.approx(expected, abs=1e-5)
+    again = annotate_causes(data, detector, cache_dir=tmp_path / "cache", threshold=0.5)
+    assert again.cache_files == annotated.cache_files
+    other = annotate_causes(data, detector, cache_dir=tmp_path / "cache", threshold=0.9)
+    assert other.cache_files != annotated.cache_files
+
+
+def test_detector_rejects_a_model_without_two_labels(tiny_encoder):
+    model = BertForSequenceClassification(BertConfig(vocab_size=10, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                                                     intermediate_size=8, num_labels=3))  # fmt: skip
+    with pytest.raises(ValueError, match="expected 2 labels"):
+        CauseDetector(model, BertTokenizer.from_pretrained(tiny_encoder))
+
+
+@needs_reccon
+def test_training_script_trains_saves_and_reports_f1(tiny_encoder, tmp_path):
+    from training.train_cause_detector import main
+
+    out = tmp_path / "detector"
+    results = main([
+        "--encoder", str(tiny_encoder), "--reccon_dir", str(RECCON), "--output_dir", str(out), "--max_length", "64",
+        "--max_train_samples", "64", "--max_eval_samples", "32", "--per_device_train_batch_size", "16", "--num_train_epochs", "1",
+        "--eval_strategy", "epoch", "--save_strategy", "no", "--report_to", "none", "--use_cpu", "true",
+    ])  # fmt: skip
+    written = json.loads((out / "results" / "cause_detector_results.json").read_text())
+    assert written["metrics"] == results["metrics"] and set(written["metrics"]) == {"f1_pos", "f1_neg", "macro_f1"}
+    assert written["published_roberta_base"]["macro_f1"] == 76.51 and written["test_pairs"] == 32
+    detector = CauseDetector.from_pretrained(out, device="cpu")
+    assert detector.model.config.id2label == {0: "not-cause", 1: "cause"}
+    assert len(detector.cause_probabilities(["joy"], ["i won"], ["i won"], [["i won"]])) == 1
