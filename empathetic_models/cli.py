@@ -168,6 +168,39 @@ def cmd_annotate_concepts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_annotate_causes(args: argparse.Namespace) -> int:
+    import time
+
+    from .data import describe_split, load_empathetic_dialogues
+    from .knowledge.causes import CauseDetector, annotate_causes
+    from .provenance import provenance
+
+    detector = CauseDetector.from_pretrained(args.detector, max_length=args.max_length)
+    dataset = load_empathetic_dialogues(args.data, split_style=args.split_style)
+    stats = {
+        **provenance("empathetic-models"),
+        "detector": detector.name,
+        "threshold": args.threshold,
+        "split_style": describe_split(dataset),
+        "splits": {},
+    }
+    for split in dataset:
+        start = time.perf_counter()
+        dataset[split] = annotate_causes(dataset[split], detector, args.cache_dir, args.threshold, args.batch_size)
+        flags = [f for example in dataset[split]["cause_flags"] for f in example]
+        stats["splits"][split] = {
+            "examples": len(dataset[split]),
+            "context_utterances": len(flags),
+            "cause_utterance_rate": round(sum(flags) / len(flags), 4),
+            "annotate_wall_clock_s": round(time.perf_counter() - start, 2),
+        }
+    output = Path(args.output_dir)
+    dataset.save_to_disk(str(output / "dataset"))
+    (output / "cause_stats.json").write_text(json.dumps(stats, indent=2) + "\n")
+    print(json.dumps(stats, indent=2))
+    return 0
+
+
 def cmd_card(args: argparse.Namespace) -> int:
     from .cards import update_readme, write_card
 
@@ -246,6 +279,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-proc", type=int, help="worker processes for the map")
     p.add_argument("--output-dir", required=True, help="where the annotated dataset and statistics go")
     p.set_defaults(func=cmd_annotate_concepts)
+
+    p = sub.add_parser("annotate-causes", help="mark the context utterances that cause the speaker's emotion (cached)",
+                       description=(
+        "Score every (speaker's last utterance, context utterance) pair of ED with a cause detector trained by "
+        "python -m training.train_cause_detector; writes OUTPUT_DIR/dataset (cause_probs, cause_flags, "
+        "cause_word_labels) and OUTPUT_DIR/cause_stats.json. Cached in --cache-dir under a fingerprint of data and detector."))  # fmt: skip
+    p.add_argument("--detector", required=True, help="cause detector folder or hub id (AutoModelForSequenceClassification, 2 labels)")
+    p.add_argument("--data", default="sample", help="ED source: 'sample', a folder with the CSVs, the tarball or its URL")
+    p.add_argument("--split-style", default="full", choices=("full", "paper"))
+    p.add_argument("--threshold", type=float, default=0.5, help="P(cause) at which an utterance counts as a cause")
+    p.add_argument("--max-length", type=int, default=256, help="tokens per detector input")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--cache-dir", default=str(Path.home() / ".cache" / "empathetic_models" / "causes"), help="annotation cache")
+    p.add_argument("--output-dir", required=True, help="where the annotated dataset and statistics go")
+    p.set_defaults(func=cmd_annotate_causes)
 
     p = sub.add_parser("card", help="write a checkpoint's model card (README.md) from a results JSON", description=(
         "Write CHECKPOINT/README.md from hub_cards/templates/<model_type>.md and a results JSON (metrics without "

@@ -130,3 +130,19 @@ def test_training_script_trains_saves_and_reports_f1(tiny_encoder, tmp_path):
     detector = CauseDetector.from_pretrained(out, device="cpu")
     assert detector.model.config.id2label == {0: "not-cause", 1: "cause"}
     assert len(detector.cause_probabilities(["joy"], ["i won"], ["i won"], [["i won"]])) == 1
+
+
+def test_annotate_causes_command_writes_dataset_and_statistics(tiny_encoder, tmp_path):
+    from datasets import load_from_disk
+
+    from empathetic_models.cli import main
+
+    out = tmp_path / "out"
+    code = main(["annotate-causes", "--detector", str(tiny_encoder), "--max-length", "64", "--cache-dir", str(tmp_path / "cache"),
+                 "--output-dir", str(out)])  # fmt: skip
+    assert code == 0
+    stats = json.loads((out / "cause_stats.json").read_text())
+    annotated = load_from_disk(str(out / "dataset"))
+    flags = [f for example in annotated["test"]["cause_flags"] for f in example]
+    assert stats["detector"] == str(tiny_encoder) and stats["splits"]["test"]["context_utterances"] == len(flags)
+    assert stats["splits"]["test"]["cause_utterance_rate"] == pytest.approx(sum(flags) / len(flags), abs=1e-4)
