@@ -8,12 +8,14 @@ the ``empathetic-response`` pipeline task.
 
 from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
 
+from modeling.configuration_emocause import EmoCauseConfig
 from modeling.configuration_empathetic_transformer import EmpatheticTransformerConfig
 from modeling.configuration_kemp import KempConfig
 from modeling.modeling_empathetic_transformer import (
     EmpatheticTransformerForConditionalGeneration,
     EmpatheticTransformerModel,
 )
+from modeling.modeling_emocause import EmoCauseForConditionalGeneration, EmoCauseModel
 from modeling.modeling_kemp import KempForConditionalGeneration, KempModel
 
 __version__ = "0.1.0"
@@ -26,6 +28,7 @@ ARCHITECTURES = {
         EmpatheticTransformerForConditionalGeneration,
     ),
     "kemp": (KempConfig, KempModel, KempForConditionalGeneration),
+    "emocause": (EmoCauseConfig, EmoCauseModel, EmoCauseForConditionalGeneration),
 }
 
 for _model_type, (_config, _base, _lm) in ARCHITECTURES.items():
@@ -40,6 +43,9 @@ from . import pipelines  # noqa: E402, F401  (registers the "empathetic-response
 
 __all__ = [
     "ARCHITECTURES",
+    "EmoCauseConfig",
+    "EmoCauseForConditionalGeneration",
+    "EmoCauseModel",
     "EmpatheticTransformerConfig",
     "EmpatheticTransformerForConditionalGeneration",
     "EmpatheticTransformerModel",

@@ -39,6 +39,7 @@ class WordContextFeaturizer:
     """
 
     model_input_names = ("input_ids", "attention_mask", "dialogue_state_ids")
+    use_dialogue_states = True
 
     def __init__(self, tokenizer: PreTrainedTokenizerBase, max_source_length: int = 512, max_target_length: int = 128):
         if max_source_length < 2:
@@ -82,7 +83,9 @@ class WordContextFeaturizer:
         encoded = [self.encode_context(c, r) for c, r in zip(batch["context"], batch["context_roles"], strict=True)]
         if (num_truncated := sum(t for _, _, t in encoded)) > 0:
             logger.info("%d dialogue histories exceeded %d tokens; kept their most recent tokens", num_truncated, self.max_source_length)
-        features = {"input_ids": [e[0] for e in encoded], "dialogue_state_ids": [e[1] for e in encoded]}
+        features = {"input_ids": [e[0] for e in encoded]}
+        if self.use_dialogue_states:
+            features["dialogue_state_ids"] = [e[1] for e in encoded]
         if "target" in batch:
             features["labels"] = [self.encode_target(t) for t in batch["target"]]
         if "emotion" in batch:
@@ -107,7 +110,8 @@ class WordContextFeaturizer:
 
     def encode_dialogues(self, dialogues: Sequence[Sequence[str]]) -> dict[str, torch.Tensor]:
         """Batch of validated user dialogues (lists of utterances, last = speaker) → model inputs."""
-        return self.pad([dict(zip(("input_ids", "dialogue_state_ids"), self.encode_context(d)[:2])) for d in dialogues])
+        names = ("input_ids", "dialogue_state_ids") if self.use_dialogue_states else ("input_ids",)
+        return self.pad([dict(zip(names, self.encode_context(d)[:2])) for d in dialogues])
 
 
 class KempFeaturizer(WordContextFeaturizer):
@@ -201,7 +205,35 @@ class KempFeaturizer(WordContextFeaturizer):
         return self.pad([self.encode_graph(d)[0] for d in dialogues])
 
 
-FEATURIZERS = {"empathetic_transformer": WordContextFeaturizer, "kemp": KempFeaturizer}
+class CauseLabelFeaturizer(WordContextFeaturizer):
+    """Word-context inputs plus, for annotated examples (``cause_word_labels`` from
+    :func:`~empathetic_models.knowledge.causes.annotate_causes`), ``cause_labels`` aligned with ``input_ids``
+    ([CLS] = 1; a truncated history keeps the labels of its kept words; padding = -100). No dialogue states:
+    the model's inputs are word + position + emotion embeddings."""
+
+    model_input_names = ("input_ids", "attention_mask")
+    use_dialogue_states = False
+
+    def __call__(self, batch: dict[str, list]) -> dict[str, list]:
+        features = super().__call__(batch)
+        if "cause_word_labels" in batch:
+            labels = []
+            for ids, word_labels in zip(features["input_ids"], batch["cause_word_labels"], strict=True):
+                if len(word_labels) < len(ids):
+                    raise ValueError(f"{len(word_labels)} cause labels for {len(ids)} tokens: the annotation does not match this tokenization")
+                labels.append([word_labels[0]] + word_labels[len(word_labels) - len(ids) + 1 :])
+            features["cause_labels"] = labels
+        return features
+
+    def pad(self, features: list[dict]) -> dict[str, torch.Tensor]:
+        batch = super().pad(features)
+        if "cause_labels" in features[0]:
+            width = batch["input_ids"].shape[1]
+            batch["cause_labels"] = torch.tensor([f["cause_labels"] + [-100] * (width - len(f["cause_labels"])) for f in features])
+        return batch
+
+
+FEATURIZERS = {"empathetic_transformer": WordContextFeaturizer, "kemp": KempFeaturizer, "emocause": CauseLabelFeaturizer}
 
 
 def featurizer_for(

@@ -59,6 +59,23 @@ class ScaledWordEmbedding(nn.Embedding):
         return super().forward(input_ids) * self.embed_scale
 
 
+def explicit_attention(query, key, value, attention_mask=None, dropout: float = 0.0, gates=None):
+    """Scaled dot-product attention with its weights: ``(output (B, H, T, d), weights (B, H, T, S))``.
+
+    ``gates`` (B, S) re-weight the keys as Gao et al. (2021) eq. 5: a_i = g_i exp(s_i) / Σ_j g_j exp(s_j),
+    written so that gradients reach the gates; at least one gate per row must be positive.
+    """
+    scores = query @ key.transpose(-1, -2) / math.sqrt(query.shape[-1])
+    if attention_mask is not None:
+        scores = scores.masked_fill(~attention_mask, torch.finfo(scores.dtype).min)
+    weights = scores.float().softmax(-1)
+    if gates is not None:
+        weights = weights * gates.float()[:, None, None, :]
+        weights = weights / weights.sum(-1, keepdim=True).clamp_min(torch.finfo(weights.dtype).tiny)
+    weights = weights.to(query.dtype)
+    return F.dropout(weights, dropout) @ value, weights
+
+
 class MultiHeadAttention(nn.Module):
     """Multi-head attention with a separate total key/value depth (MoEL's ``total_key_depth``).
 
@@ -86,9 +103,11 @@ class MultiHeadAttention(nn.Module):
         is_causal: bool = False,
         past_key_values: Cache | None = None,
         need_weights: bool = False,
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        return_key_value: bool = False,
+    ):
         """Attention output (B, T, D); with ``need_weights`` also the attention weights (B, H, T, S), computed
-        explicitly instead of by SDPA (the models that read weights use them for losses and copying)."""
+        explicitly instead of by SDPA (the models that read weights use them for losses and copying); with
+        ``return_key_value`` also the (key, value) heads, for a second attention over the same keys."""
         is_cross = key_value_states is not None
         query = self._heads(self.q_proj(hidden_states))
         cache = past_key_values
@@ -103,21 +122,19 @@ class MultiHeadAttention(nn.Module):
                 key, value = cache.update(key, value, self.layer_idx)
                 if is_cross:
                     past_key_values.is_updated[self.layer_idx] = True
+        weights = None
         if need_weights:
             if is_causal:
-                raise ValueError("need_weights supports explicit masks only (pass attention_mask, not is_causal)")
-            scores = query @ key.transpose(-1, -2) / math.sqrt(self.head_dim)
-            if attention_mask is not None:
-                scores = scores.masked_fill(~attention_mask, torch.finfo(scores.dtype).min)
-            weights = scores.float().softmax(-1).to(query.dtype)
-            out = F.dropout(weights, self.dropout, self.training) @ value
+                raise ValueError("need_weights needs an explicit mask (pass attention_mask, not is_causal)")
+            out, weights = explicit_attention(query, key, value, attention_mask, self.dropout if self.training else 0.0)
         else:
             out = F.scaled_dot_product_attention(
                 query, key, value, attn_mask=attention_mask, is_causal=is_causal,
                 dropout_p=self.dropout if self.training else 0.0,
             )  # fmt: skip
         out = self.out_proj(out.transpose(1, 2).reshape(*hidden_states.shape[:2], -1))
-        return (out, weights) if need_weights else out
+        extras = ((weights,) if need_weights else ()) + (((key, value),) if return_key_value else ())
+        return (out, *extras) if extras else out
 
 
 class FeedForward(nn.Module):

@@ -16,7 +16,12 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 import empathetic_models  # noqa: E402,F401  (registers the Auto classes)
+from collections import Counter  # noqa: E402
+
+from transformers import BertConfig, BertForSequenceClassification, BertTokenizer  # noqa: E402
+
 from empathetic_models.data import load_empathetic_dialogues  # noqa: E402
+from empathetic_models.text import word_tokenize  # noqa: E402
 from empathetic_models.tokenization import build_word_tokenizer, vocabulary_texts  # noqa: E402
 
 # Tiny model dimensions used throughout the tests. A large ``init_std`` makes the random model's outputs
@@ -58,4 +63,20 @@ def tiny_checkpoint(tmp_path_factory, word_tokenizer):
     folder = tmp_path_factory.mktemp("checkpoint") / "tiny_empathetic_transformer"
     make_tiny_model(word_tokenizer).save_pretrained(folder)
     word_tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_cause_encoder(tmp_path_factory):
+    """A tiny random BERT with a word-piece vocabulary of the sample's words, saved like a hub checkpoint."""
+    folder = tmp_path_factory.mktemp("tiny_bert")
+    sample = load_empathetic_dialogues("sample")["train"]
+    words = Counter(w for context in sample["context"] for u in context for w in word_tokenize(u))
+    vocab = list(dict.fromkeys(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "happiness", *sorted(w for w, _ in words.most_common(500))]))
+    tokenizer = BertTokenizer(vocab={w: i for i, w in enumerate(vocab)})
+    config = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
+                        max_position_embeddings=256, num_labels=2)  # fmt: skip
+    torch.manual_seed(0)
+    BertForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
     return folder

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 from pathlib import Path
 
 import pytest
-import torch
 from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
 
 from empathetic_models.data import load_empathetic_dialogues
@@ -59,35 +57,19 @@ def test_cause_f1_by_hand():
     assert scores["macro_f1"] == pytest.approx((50.0 + 200 * 2 / 6) / 2)
 
 
-@pytest.fixture(scope="module")
-def tiny_encoder(tmp_path_factory):
-    """A tiny random BERT with a word-piece vocabulary of the sample's words, saved like a hub checkpoint."""
-    folder = tmp_path_factory.mktemp("tiny_bert")
-    sample = load_empathetic_dialogues("sample")["train"]
-    words = Counter(w for context in sample["context"] for u in context for w in word_tokenize(u))
-    vocab = list(dict.fromkeys(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "happiness", *sorted(w for w, _ in words.most_common(500))]))
-    tokenizer = BertTokenizer(vocab={w: i for i, w in enumerate(vocab)})
-    config = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
-                        max_position_embeddings=256, num_labels=2)  # fmt: skip
-    torch.manual_seed(0)
-    BertForSequenceClassification(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
-
-
-def test_pairs_keep_emotion_target_and_candidate_when_history_is_cut(tiny_encoder):
-    tokenizer = BertTokenizer.from_pretrained(tiny_encoder)
+def test_pairs_keep_emotion_target_and_candidate_when_history_is_cut(tiny_cause_encoder):
+    tokenizer = BertTokenizer.from_pretrained(tiny_cause_encoder)
     history = ["i am so happy"] * 100
     encoded = encode_pairs(tokenizer, ["happiness"], ["i am so happy"], ["my exam went well"], [history], max_length=32)
     text = tokenizer.decode(encoded["input_ids"][0])
     assert len(encoded["input_ids"][0]) == 32 and text.startswith("[CLS] happiness [SEP] i am so happy [SEP] my exam")
 
 
-def test_detector_annotates_ed_with_cached_cause_labels(tiny_encoder, tmp_path):
-    detector = CauseDetector.from_pretrained(tiny_encoder, max_length=64, device="cpu")
+def test_detector_annotates_ed_with_cached_cause_labels(tiny_cause_encoder, tmp_path):
+    detector = CauseDetector.from_pretrained(tiny_cause_encoder, max_length=64, device="cpu")
     data = load_empathetic_dialogues("sample")["test"].select(range(12))
     annotated = annotate_causes(data, detector, cache_dir=tmp_path / "cache", threshold=0.5, batch_size=8)
-    assert "emotion causes by" in annotated.info.description and str(tiny_encoder) in annotated.info.description
+    assert "emotion causes by" in annotated.info.description and str(tiny_cause_encoder) in annotated.info.description
     for example in annotated:
         context = example["context"]
         assert len(example["cause_flags"]) == len(example["cause_probs"]) == len(context)
@@ -107,20 +89,20 @@ def test_detector_annotates_ed_with_cached_cause_labels(tiny_encoder, tmp_path):
     assert other.cache_files != annotated.cache_files
 
 
-def test_detector_rejects_a_model_without_two_labels(tiny_encoder):
+def test_detector_rejects_a_model_without_two_labels(tiny_cause_encoder):
     model = BertForSequenceClassification(BertConfig(vocab_size=10, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
                                                      intermediate_size=8, num_labels=3))  # fmt: skip
     with pytest.raises(ValueError, match="expected 2 labels"):
-        CauseDetector(model, BertTokenizer.from_pretrained(tiny_encoder))
+        CauseDetector(model, BertTokenizer.from_pretrained(tiny_cause_encoder))
 
 
 @needs_reccon
-def test_training_script_trains_saves_and_reports_f1(tiny_encoder, tmp_path):
+def test_training_script_trains_saves_and_reports_f1(tiny_cause_encoder, tmp_path):
     from training.train_cause_detector import main
 
     out = tmp_path / "detector"
     results = main([
-        "--encoder", str(tiny_encoder), "--reccon_dir", str(RECCON), "--output_dir", str(out), "--max_length", "64",
+        "--encoder", str(tiny_cause_encoder), "--reccon_dir", str(RECCON), "--output_dir", str(out), "--max_length", "64",
         "--max_train_samples", "64", "--max_eval_samples", "32", "--per_device_train_batch_size", "16", "--num_train_epochs", "1",
         "--eval_strategy", "epoch", "--save_strategy", "no", "--report_to", "none", "--use_cpu", "true",
     ])  # fmt: skip
@@ -132,17 +114,17 @@ def test_training_script_trains_saves_and_reports_f1(tiny_encoder, tmp_path):
     assert len(detector.cause_probabilities(["joy"], ["i won"], ["i won"], [["i won"]])) == 1
 
 
-def test_annotate_causes_command_writes_dataset_and_statistics(tiny_encoder, tmp_path):
+def test_annotate_causes_command_writes_dataset_and_statistics(tiny_cause_encoder, tmp_path):
     from datasets import load_from_disk
 
     from empathetic_models.cli import main
 
     out = tmp_path / "out"
-    code = main(["annotate-causes", "--detector", str(tiny_encoder), "--max-length", "64", "--cache-dir", str(tmp_path / "cache"),
+    code = main(["annotate-causes", "--detector", str(tiny_cause_encoder), "--max-length", "64", "--cache-dir", str(tmp_path / "cache"),
                  "--output-dir", str(out)])  # fmt: skip
     assert code == 0
     stats = json.loads((out / "cause_stats.json").read_text())
     annotated = load_from_disk(str(out / "dataset"))
     flags = [f for example in annotated["test"]["cause_flags"] for f in example]
-    assert stats["detector"] == str(tiny_encoder) and stats["splits"]["test"]["context_utterances"] == len(flags)
+    assert stats["detector"] == str(tiny_cause_encoder) and stats["splits"]["test"]["context_utterances"] == len(flags)
     assert stats["splits"]["test"]["cause_utterance_rate"] == pytest.approx(sum(flags) / len(flags), abs=1e-4)

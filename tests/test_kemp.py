@@ -169,7 +169,7 @@ def test_loss_is_eq21_of_its_terms_and_every_term_is_returned(featurizer, word_t
     batch["labels"] = torch.tensor([[5, 6, 7, 3], [8, 3, -100, -100], [9, 10, 3, -100]])
     batch["emotion_labels"] = torch.tensor([0, 1, 2])
     out = model(**batch)
-    assert float(out.loss) == pytest.approx(float(out.emotion_loss + out.generation_loss + 0.1 * out.attention_loss), rel=1e-6)
+    assert out.loss.item() == pytest.approx((out.emotion_loss + out.generation_loss + 0.1 * out.attention_loss).item(), rel=1e-6)
     assert out.attention_loss > 0 and out.emotion_logits.shape == (3, 32) and out.copy_gate.shape == (3, 4, 1)
     out.loss.backward()
     assert model.model.decoder.emotion_input.weight.grad.abs().sum() > 0  # e'_p feeds the decoder (EDD)
@@ -181,7 +181,7 @@ def test_ablation_without_edd_drops_the_emotion_dependency(featurizer, word_toke
     assert model.model.decoder.emotion_input is None and model.model.decoder.layers[0].emotional_features is None
     batch = featurizer.pad([featurizer.encode_graph(d)[0] for d in DIALOGUES])
     out = model(**batch, labels=batch["input_ids"][:, 1:3])
-    assert out.attention_loss is None and float(out.loss) == pytest.approx(float(out.generation_loss))
+    assert out.attention_loss is None and out.loss.item() == pytest.approx(out.generation_loss.item())
 
 
 def test_ablation_without_ece_ignores_concepts_and_intensities(featurizer, word_tokenizer):

@@ -39,9 +39,16 @@ from empathetic_models.embeddings import load_glove_embeddings
 from empathetic_models.evaluation import write_results
 from empathetic_models.featurization import KempFeaturizer, featurizer_for
 from empathetic_models.inference import evaluate_model
-from empathetic_models.knowledge import ConceptIndex, ConceptRetriever, VADLexicon, annotate_concepts
+from empathetic_models.knowledge import (
+    ConceptIndex,
+    ConceptRetriever,
+    VADLexicon,
+    annotate_concepts,
+)
+from empathetic_models.knowledge.causes import CauseDetector, annotate_causes
 from empathetic_models.provenance import provenance
 from empathetic_models.tokenization import build_word_tokenizer, vocabulary_texts
+from training.callbacks import ReasonerPretrainingCallback
 from training.collators import EmpatheticDataCollator
 from training.trainer import EmpatheticTrainer
 
@@ -57,6 +64,8 @@ class ModelArguments:
     embeddings: str | None = field(default=None, metadata={"help": "GloVe-format text file to initialise word embeddings"})
     conceptnet: str | None = field(default=None, metadata={"help": "KEMP: ConceptNet 5 assertions CSV or ConceptNet 4 TSV (.gz ok)"})
     vad_lexicon: str | None = field(default=None, metadata={"help": "KEMP: NRC-VAD-Lexicon.txt"})
+    cause_detector: str | None = field(default=None, metadata={"help": "emocause: cause detector (training.train_cause_detector output) that annotates ED"})
+    reasoner_pretraining_steps: int = field(default=0, metadata={"help": "emocause: first train the emotion reasoner alone (L_r) for this many steps"})
     min_word_frequency: int = field(default=1, metadata={"help": "words seen fewer times in train map to [UNK]"})
 
 
@@ -177,6 +186,14 @@ def main(argv: list[str] | None = None) -> dict:
     model = build_model(model_args, tokenizer)
     featurizer = build_featurizer(model, tokenizer, model_args, data_args, last_checkpoint or model_args.model_name_or_path)
     with training_args.main_process_first(desc="featurizing"):
+        if model.config.model_type == "emocause":  # word-level cause labels from the cause detector
+            if not model_args.cause_detector:
+                raise SystemExit("emocause needs --cause_detector (a detector trained with python -m training.train_cause_detector)")
+            detector = CauseDetector.from_pretrained(model_args.cause_detector, device=str(training_args.device))
+            cache_dir = data_args.knowledge_cache_dir or Path(datasets.config.HF_DATASETS_CACHE) / "empathetic_models_causes"
+            for split in ("train", "valid"):
+                raw[split] = annotate_causes(raw[split], detector, cache_dir)
+            del detector
         if isinstance(featurizer, KempFeaturizer):  # KEMP's retrieval as a cached Dataset.map
             cache_dir = data_args.knowledge_cache_dir or Path(datasets.config.HF_DATASETS_CACHE) / "empathetic_models_concepts"
             for split in ("train", "valid"):
@@ -187,6 +204,8 @@ def main(argv: list[str] | None = None) -> dict:
         }
 
     callbacks = []
+    if model_args.reasoner_pretraining_steps:
+        callbacks.append(ReasonerPretrainingCallback(model_args.reasoner_pretraining_steps))
     if eval_args.early_stopping_patience and training_args.load_best_model_at_end:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=eval_args.early_stopping_patience))
     trainer = EmpatheticTrainer(
@@ -218,6 +237,8 @@ def main(argv: list[str] | None = None) -> dict:
     }
     if isinstance(featurizer, KempFeaturizer):
         run_info["knowledge_source"] = f"{featurizer.retriever.source}; NRC-VAD emotion intensities"
+    if model_args.cause_detector:
+        run_info["knowledge_source"] = f"emotion causes by the detector {model_args.cause_detector}"
     if not trainer.is_world_process_zero():
         return run_info
     (output_dir / "run_info.json").write_text(json.dumps(run_info, indent=2) + "\n")
