@@ -211,3 +211,20 @@ def test_training_annotates_causes_and_pretrains_the_reasoner_first(tiny_cause_e
     results = json.loads((out / "results" / "test_results.json").read_text())
     assert results["decoding"]["strategy"] == "sampling" and "emotion_accuracy" in results["metrics"]
     assert "gated attention" in (out / "README.md").read_text()
+
+
+def test_pipeline_and_inference_helpers_serve_an_emocause_checkpoint(word_tokenizer, tmp_path):
+    from transformers import pipeline
+
+    from empathetic_models.inference import generate_responses, load_checkpoint
+
+    folder = tmp_path / "emocause"
+    make_emocause(word_tokenizer).save_pretrained(folder)
+    word_tokenizer.save_pretrained(folder)
+    model, _, featurizer = load_checkpoint(folder, device="cpu")
+    assert isinstance(featurizer, CauseLabelFeaturizer)
+    responses, emotions = generate_responses(model, featurizer, DIALOGUES, batch_size=2, progress=False, do_sample=False, max_new_tokens=5)
+    assert len(responses) == 3 and all(e in model.config.label2id for e in emotions)
+    chat = pipeline("empathetic-response", model=str(folder))
+    result = chat(DIALOGUES[0], do_sample=False, max_new_tokens=5)
+    assert result["response"] == responses[0] and result["emotion"] == emotions[0]
