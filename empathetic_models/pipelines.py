@@ -47,7 +47,7 @@ class EmpatheticResponsePipeline(Pipeline):
             raise ValueError("the empathetic-response pipeline needs the checkpoint's tokenizer")
         limit = min(512, self.model.config.max_position_embeddings)
         self.featurizer = featurizer_for(
-            self.model.config.model_type, self.tokenizer, checkpoint=self.model.name_or_path, max_source_length=limit
+            self.model.config.model_type, self.tokenizer, checkpoint=self.model.name_or_path or None, max_source_length=limit
         )  # the checkpoint may hold more than the tokenizer (KEMP's retrieval table)
         self._sanitize_parameters(**self._generate_kwargs)  # generation parameters given at construction
 
