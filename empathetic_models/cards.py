@@ -238,7 +238,7 @@ def write_card(checkpoint_dir: str | Path, results: dict | str | Path | None = N
 def results_table(results_dir: Path = RESULTS_DIR) -> str:
     """README table: every measured ``<model_type>/*.json`` beside the papers' rows for that model."""
     sections = []
-    for model_dir in sorted(p for p in results_dir.iterdir() if p.is_dir()):
+    for model_dir in sorted(p for p in results_dir.iterdir() if p.is_dir() and p.name in ARCHITECTURES):  # not speed/
         rows = []
         for path in sorted(model_dir.glob("*.json")):
             r = json.loads(path.read_text())

@@ -1,4 +1,4 @@
-"""``empathetic-models`` command line: train, evaluate, generate, chat, card, push."""
+"""``empathetic-models`` command line: train, benchmark, evaluate, generate, chat, annotate-*, card, push."""
 
 from __future__ import annotations
 
@@ -29,6 +29,10 @@ def _generate_kwargs(args: argparse.Namespace) -> dict:
 def cmd_train(args: argparse.Namespace) -> int:
     launcher = ["accelerate", "launch", *args.accelerate_args] if args.accelerate else [sys.executable]
     return subprocess.call([*launcher, "-m", "training.train", args.recipe, *args.overrides])
+
+
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    return subprocess.call([sys.executable, "-m", "training.benchmark", *args.arguments])
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -236,6 +240,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--accelerate-args", nargs="*", default=[], help="arguments for accelerate launch, e.g. --num_processes 2")
     p.set_defaults(func=cmd_train)
 
+    p = sub.add_parser("benchmark", help="measure training / generation speed and knowledge annotation (runs training.benchmark)",
+                       description=(
+        "Run `python -m training.benchmark [flags]`: training examples/s, batched generation (greedy and beam) against "
+        "one-dialogue-at-a-time decoding, knowledge annotation time; JSON + Markdown under hub_cards/results/speed/. "
+        "`python -m training.benchmark --help` lists every flag."), add_help=False)  # fmt: skip
+    p.add_argument("arguments", nargs=argparse.REMAINDER, help="flags of training.benchmark (--help lists them)")
+    p.set_defaults(func=cmd_benchmark)
+
     p = sub.add_parser("evaluate", help="score a checkpoint on ED, or a file of generated responses", description=(
         "With --model: PPL, BLEU-1..4, Dist-1/2, Sent-Std, top-5 share and emotion accuracy on an ED split (greedy "
         "decoding unless overridden). With --predictions: the text metrics of a JSONL file (prediction, reference "
@@ -315,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["benchmark"]:  # every flag, --help included, belongs to training.benchmark
+        return cmd_benchmark(argparse.Namespace(arguments=argv[1:]))
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -325,3 +325,11 @@ def test_glove_initialisation_reaches_encoder_decoder_and_output_layer(word_toke
     for embed in (model.model.encoder.embed_tokens, model.model.decoder.embed_tokens):
         assert torch.allclose(embed(exam)[0], torch.tensor(vector), atol=1e-6)
     assert model.lm_head.weight.data_ptr() == model.model.shared.weight.data_ptr()  # W_v tied to the embeddings
+
+
+def test_one_at_a_time_reference_decoder_agrees_with_batched_greedy(featurizer, word_tokenizer):
+    from training.benchmark import decode_one_at_a_time
+
+    model = make_kemp(word_tokenizer)
+    batched, _ = generate_responses(model, featurizer, DIALOGUES, batch_size=3, progress=False, max_new_tokens=8)
+    assert decode_one_at_a_time(model, featurizer, DIALOGUES, max_new_tokens=8) == batched

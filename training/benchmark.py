@@ -1,0 +1,250 @@
+"""Measure training and generation speed of a model on EmpatheticDialogues, and its knowledge annotation.
+
+    python -m training.benchmark --model kemp --data_source DIR --conceptnet CN --vad_lexicon VAD
+    empathetic-models benchmark --model checkpoints/kemp_cpu --data_source DIR
+
+``--model`` is a ``model_type`` (a fresh model with its recipe's sizes and a vocabulary built on train) or a
+checkpoint folder. Writes ``<output_dir>/<name>.json`` and ``.md`` with the device, command, commit and split:
+- training: examples/s and target tokens/s over steady-state optimizer steps (after warm-up steps), the
+  implied wall-clock of one epoch over the training split, peak memory;
+- generation over the split's contexts (30 new tokens): batched with the key/value cache, greedy and beam
+  search, against a reference path that decodes one dialogue at a time without a cache (as the papers'
+  released code does) on the first ``--reference_examples`` dialogues; the speed ratio and whether the two
+  greedy paths give identical responses;
+- knowledge annotation (KEMP's concepts) over the training split: wall-clock and examples/s.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import resource
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import yaml
+from transformers import HfArgumentParser, set_seed
+
+import empathetic_models
+from empathetic_models.data import load_empathetic_dialogues
+from empathetic_models.featurization import KempFeaturizer
+from empathetic_models.inference import generate_responses, load_checkpoint
+from empathetic_models.knowledge import annotate_concepts
+from empathetic_models.provenance import provenance
+from training.train import RECIPES_DIR, DataArguments, ModelArguments, build_featurizer, build_model, build_tokenizer
+
+logger = logging.getLogger("training.benchmark")
+
+
+@dataclass
+class BenchmarkArguments:
+    model: str = field(default="empathetic_transformer", metadata={"help": f"a model_type {sorted(empathetic_models.ARCHITECTURES)} or a checkpoint folder"})
+    data_source: str = field(default="sample", metadata={"help": "'sample', a folder with the ED CSVs, the tarball or its URL"})
+    split_style: str = field(default="paper", metadata={"help": "'paper' or 'full'"})
+    split: str = field(default="test", metadata={"help": "the split whose contexts are generated for"})
+    conceptnet: str | None = field(default=None, metadata={"help": "KEMP from scratch: ConceptNet dump"})
+    vad_lexicon: str | None = field(default=None, metadata={"help": "KEMP from scratch: NRC-VAD-Lexicon.txt"})
+    train_batch_size: int = field(default=16, metadata={"help": "examples per optimizer step"})
+    train_steps: int = field(default=30, metadata={"help": "timed optimizer steps"})
+    train_warmup_steps: int = field(default=5, metadata={"help": "untimed optimizer steps before them"})
+    generation_batch_size: int = field(default=64, metadata={"help": "dialogues per generation batch"})
+    max_new_tokens: int = field(default=30, metadata={"help": "response length limit"})
+    num_beams: str = field(default="1,5", metadata={"help": "comma-separated beam widths to time (1 = greedy)"})
+    max_examples: int | None = field(default=None, metadata={"help": "generate for the first N contexts only (default: all)"})
+    reference_examples: int = field(default=100, metadata={"help": "dialogues decoded one at a time (the slow reference path)"})
+    device: str | None = field(default=None, metadata={"help": "cpu, cuda, … (default: cuda if available)"})
+    seed: int = field(default=42, metadata={"help": "random seed"})
+    output_dir: str = field(default="hub_cards/results/speed", metadata={"help": "where the JSON and Markdown go"})
+    name: str | None = field(default=None, metadata={"help": "file name stem (default: <model_type>_<device>)"})
+
+
+def _recipe_config(model_type: str) -> str | None:
+    recipe = RECIPES_DIR / f"{model_type}.yaml"
+    if not recipe.is_file():
+        return None
+    config = (yaml.safe_load(recipe.read_text()) or {}).get("model_config")
+    return json.dumps(config) if config else None
+
+
+def _peak_memory_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+@torch.inference_mode()
+def decode_one_at_a_time(model, featurizer, dialogues, max_new_tokens: int) -> list[str]:
+    """The reference path: one dialogue at a time, greedy, re-running the decoder over the whole prefix at
+    every step (no key/value cache), as the papers' released decoders do."""
+    responses = []
+    start_id, eos_id = model.config.decoder_start_token_id, model.config.eos_token_id
+    for dialogue in dialogues:
+        inputs = {k: v.to(model.device) for k, v in featurizer.encode_dialogues([dialogue]).items()}
+        encoder_outputs = model.get_encoder()(**inputs)
+        tokens = torch.tensor([[start_id]], device=model.device)
+        for _ in range(max_new_tokens):
+            logits = model(**inputs, encoder_outputs=encoder_outputs, decoder_input_ids=tokens, use_cache=False).logits
+            next_token = logits[0, -1].argmax().view(1, 1)
+            tokens = torch.cat([tokens, next_token], dim=1)
+            if next_token.item() == eos_id:
+                break
+        responses.append(featurizer.tokenizer.decode(tokens[0], skip_special_tokens=True).strip())
+    return responses
+
+
+def measure_training(model, featurizer, train_features, args: BenchmarkArguments) -> dict:
+    """Steady-state optimizer steps of the model's own loss with AdamW, batches drawn in random order."""
+    device = model.device
+    model.train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    generator = torch.Generator().manual_seed(args.seed)
+    total = args.train_warmup_steps + args.train_steps
+    order = torch.randperm(len(train_features), generator=generator)[: total * args.train_batch_size].tolist()
+    batches = [order[i : i + args.train_batch_size] for i in range(0, len(order), args.train_batch_size)]
+    examples = tokens = 0
+    start = None
+    for step, index in enumerate(batches):
+        if step == args.train_warmup_steps:
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            start = time.perf_counter()
+        batch = {k: v.to(device) for k, v in featurizer.pad([train_features[i] for i in index]).items()}
+        loss = model(**batch).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        if step >= args.train_warmup_steps:
+            examples += len(index)
+            tokens += int(batch["labels"].ne(-100).sum())
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    seconds = time.perf_counter() - start
+    model.eval()
+    return {
+        "batch_size": args.train_batch_size,
+        "timed_steps": args.train_steps,
+        "examples_per_s": round(examples / seconds, 2),
+        "target_tokens_per_s": round(tokens / seconds, 1),
+        "epoch_wall_clock_s": round(len(train_features) / (examples / seconds), 1),
+        "train_examples": len(train_features),
+    }
+
+
+def measure_generation(model, featurizer, dialogues, args: BenchmarkArguments) -> dict:
+    results = {"contexts": len(dialogues), "max_new_tokens": args.max_new_tokens, "batch_size": args.generation_batch_size}
+    greedy = None
+    for beams in (int(b) for b in args.num_beams.split(",")):
+        start = time.perf_counter()
+        responses, _ = generate_responses(
+            model, featurizer, dialogues, args.generation_batch_size, progress=False,
+            num_beams=beams, do_sample=False, max_new_tokens=args.max_new_tokens,
+        )  # fmt: skip
+        seconds = time.perf_counter() - start
+        results[f"batched_beam{beams}"] = {"wall_clock_s": round(seconds, 2), "responses_per_s": round(len(dialogues) / seconds, 1)}
+        if beams == 1:
+            greedy = responses
+    if greedy is not None and args.reference_examples:
+        subset = dialogues[: args.reference_examples]
+        start = time.perf_counter()
+        reference = decode_one_at_a_time(model, featurizer, subset, args.max_new_tokens)
+        seconds = time.perf_counter() - start
+        batched_rate = results["batched_beam1"]["responses_per_s"]
+        results["one_at_a_time_greedy"] = {
+            "dialogues": len(subset),
+            "responses_per_s": round(len(subset) / seconds, 2),
+            "implied_wall_clock_s": round(len(dialogues) * seconds / len(subset), 1),
+            "identical_to_batched": sum(a == b for a, b in zip(reference, greedy, strict=False)),
+        }
+        results["batched_speedup_greedy"] = round(batched_rate / (len(subset) / seconds), 1)
+    return results
+
+
+def main(argv: list[str] | None = None) -> dict:
+    (args,) = HfArgumentParser(BenchmarkArguments, description=__doc__).parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
+    run_provenance = provenance("python -m training.benchmark" if argv is None else None)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    set_seed(args.seed)
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    data = load_empathetic_dialogues(args.data_source, split_style=args.split_style, splits=("train", args.split))
+    report = {**run_provenance, "device": run_provenance["hardware"], "data_source": args.data_source, "split_style": args.split_style, "split": args.split}
+
+    if (Path(args.model) / "config.json").is_file():
+        model, _, featurizer = load_checkpoint(args.model, str(device))
+        report["model"] = args.model
+    else:
+        model_args = ModelArguments(model_type=args.model, model_config=_recipe_config(args.model), conceptnet=args.conceptnet, vad_lexicon=args.vad_lexicon)
+        tokenizer = build_tokenizer(model_args, data["train"])
+        start = time.perf_counter()
+        model = build_model(model_args, tokenizer)
+        featurizer = build_featurizer(model, tokenizer, model_args, DataArguments(), None)
+        report["model"] = f"{args.model} (fresh, recipe sizes; built with its knowledge in {time.perf_counter() - start:.1f} s)"
+        model.to(device).eval()
+    model_type = model.config.model_type
+    report["model_type"] = model_type
+    report["parameters_m"] = round(sum(p.numel() for p in model.parameters()) / 1e6, 2)
+
+    train = data["train"]
+    if isinstance(featurizer, KempFeaturizer):
+        start = time.perf_counter()
+        train = annotate_concepts(train, featurizer.retriever)
+        seconds = time.perf_counter() - start
+        report["knowledge_annotation"] = {
+            "what": f"KEMP concepts ({featurizer.retriever.source})", "examples": len(train),
+            "wall_clock_s": round(seconds, 2), "examples_per_s": round(len(train) / seconds, 1), "processes": 1,
+        }  # fmt: skip
+    train_features = train.map(featurizer, batched=True, remove_columns=train.column_names, desc="featurizing train").to_list()
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    report["training"] = measure_training(model, featurizer, train_features, args)
+    report["training"]["peak_memory_mb"] = round(_peak_memory_mb(device), 1)
+
+    split = data[args.split]
+    dialogues = list(split["context"])[: args.max_examples] if args.max_examples else list(split["context"])
+    report["generation"] = measure_generation(model, featurizer, dialogues, args)
+
+    output_dir = Path(args.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    stem = args.name or f"{model_type}_{device.type}"
+    (output_dir / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (output_dir / f"{stem}.md").write_text(markdown_report(report))
+    logger.info("wrote %s", output_dir / f"{stem}.json")
+    return report
+
+
+def markdown_report(report: dict) -> str:
+    t, g = report["training"], report["generation"]
+    lines = [
+        f"# Speed: {report['model']} on {report['device']}",
+        "",
+        f"Split `{report['split']}` ({report['split_style']}), {g['contexts']} contexts, {g['max_new_tokens']} new tokens; "
+        f"{report['parameters_m']} M parameters.",
+        "",
+        "| measurement | value |",
+        "|---|---|",
+        f"| training examples/s (batch {t['batch_size']}) | {t['examples_per_s']} |",
+        f"| training target tokens/s | {t['target_tokens_per_s']} |",
+        f"| one epoch over {t['train_examples']} examples (s) | {t['epoch_wall_clock_s']} |",
+        f"| peak memory (MB) | {t['peak_memory_mb']} |",
+    ]
+    for key, value in g.items():
+        if key.startswith("batched_beam"):
+            lines.append(f"| generation, batched, beam {key.removeprefix('batched_beam')}: wall-clock (s) / responses/s | {value['wall_clock_s']} / {value['responses_per_s']} |")
+    if "one_at_a_time_greedy" in g:
+        ref = g["one_at_a_time_greedy"]
+        lines += [
+            f"| generation, one at a time without cache (first {ref['dialogues']}): responses/s | {ref['responses_per_s']} |",
+            f"| batched greedy speed-up over one at a time | {g['batched_speedup_greedy']}× |",
+            f"| identical greedy responses (of {ref['dialogues']}) | {ref['identical_to_batched']} |",
+        ]
+    if "knowledge_annotation" in report:
+        k = report["knowledge_annotation"]
+        lines.append(f"| {k['what']}: {k['examples']} examples (s, examples/s) | {k['wall_clock_s']}, {k['examples_per_s']} |")
+    lines += ["", f"- command: `{report['command']}`", f"- commit: `{report['commit']}`", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
