@@ -106,3 +106,14 @@ def test_accelerate_launch_trains_with_two_processes(tmp_path):
     info = json.loads((out / "run_info.json").read_text())
     assert info["world_size"] == 2 and info["global_step"] == 4
     assert AutoModelForSeq2SeqLM.from_pretrained(out).model.shared.weight.dtype == torch.float32
+
+
+def test_accelerate_configs_are_valid_launch_configs():
+    import yaml
+
+    folder = REPO / "training" / "accelerate_configs"
+    configs = {p.stem: yaml.safe_load(p.read_text()) for p in folder.glob("*.yaml")}
+    assert set(configs) == {"single_gpu", "multi_gpu", "fsdp"}
+    assert configs["multi_gpu"]["distributed_type"] == "MULTI_GPU" and configs["fsdp"]["distributed_type"] == "FSDP"
+    for config in configs.values():
+        assert config["num_machines"] == 1 and "mixed_precision" in config
