@@ -92,20 +92,69 @@ def test_interrupted_training_resumes_from_the_last_checkpoint(tmp_path, caplog)
     assert fresh["global_step"] == 2
 
 
-def test_accelerate_launch_trains_with_two_processes(tmp_path):
-    out = tmp_path / "ddp"
+# Runs training.train under a process launcher and writes the input_ids of every batch this rank trained on
+# to batches_rank<N>.json: the real trainer, observed (not replaced) so the test can compare what each rank saw.
+RECORDING_DRIVER = """
+import json, os, sys
+from training import train
+from training.trainer import EmpatheticTrainer
+
+seen, step = [], EmpatheticTrainer.training_step
+def training_step(self, model, inputs, *args, **kwargs):
+    seen.append(inputs["input_ids"].tolist())
+    return step(self, model, inputs, *args, **kwargs)
+EmpatheticTrainer.training_step = training_step
+train.main(sys.argv[1:])
+out = sys.argv[sys.argv.index("--output_dir") + 1]
+with open(os.path.join(out, "batches_rank%s.json" % os.environ.get("RANK", "0")), "w") as f:
+    json.dump(seen, f)
+"""
+
+
+def _run_recorded(tmp_path: Path, name: str, processes: int, batch_size: int) -> Path:
+    out = tmp_path / name
+    driver = tmp_path / "record_batches.py"
+    driver.write_text(RECORDING_DRIVER)
+    launcher = [sys.executable, str(driver)]
+    if processes > 1:
+        launcher = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(processes),
+                    "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", str(driver)]  # fmt: skip
     command = [
-        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-        "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "training.train", "sample",
-        "--output_dir", str(out), *TINY, "--max_steps", "4", "--eval_strategy", "no", "--save_strategy", "no",
-        "--load_best_model_at_end", "false", "--evaluate_test", "false", "--use_cpu", "true",
+        *launcher, "sample", "--output_dir", str(out), *TINY, "--max_steps", "4", "--logging_steps", "1",
+        "--per_device_train_batch_size", str(batch_size), "--eval_strategy", "no", "--save_strategy", "no",
+        "--load_best_model_at_end", "false", "--evaluate_test", "false", "--use_cpu", "true", "--seed", "7",
     ]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    info = json.loads((out / "run_info.json").read_text())
+    return out
+
+
+def test_two_process_training_matches_one_process_with_the_same_global_batch(tmp_path):
+    ddp = _run_recorded(tmp_path, "ddp", processes=2, batch_size=8)
+    single = _run_recorded(tmp_path, "single", processes=1, batch_size=16)
+
+    info = json.loads((ddp / "run_info.json").read_text())
     assert info["world_size"] == 2 and info["global_step"] == 4
-    assert AutoModelForSeq2SeqLM.from_pretrained(out).model.shared.weight.dtype == torch.float32
+    rank0, rank1 = (json.loads((ddp / f"batches_rank{r}.json").read_text()) for r in (0, 1))
+    reference = json.loads((single / "batches_rank0.json").read_text())
+    assert len(rank0) == len(rank1) == len(reference) == 4
+    pad = AutoTokenizer.from_pretrained(ddp).pad_token_id
+    for step in range(4):
+        assert rank0[step] != rank1[step]  # the ranks trained on different examples
+        # and together on exactly the 16 examples the single process took at that step (order aside)
+        assert sorted(_unpadded(rank0[step], pad) + _unpadded(rank1[step], pad)) == sorted(_unpadded(reference[step], pad))
+
+    # same global batch → same losses; the small difference is DDP averaging two per-rank token means
+    ddp_losses = [h["loss"] for h in _log_history(ddp) if "loss" in h]
+    single_losses = [h["loss"] for h in _log_history(single) if "loss" in h]
+    assert len(ddp_losses) == len(single_losses) == 4
+    assert ddp_losses == pytest.approx(single_losses, rel=0.01)
+    assert AutoModelForSeq2SeqLM.from_pretrained(ddp).model.shared.weight.dtype == torch.float32
+
+
+def _unpadded(batch: list[list[int]], pad: int) -> list[tuple[int, ...]]:
+    return [tuple(t for t in row if t != pad) for row in batch]
 
 
 def test_accelerate_configs_are_valid_launch_configs():
