@@ -205,6 +205,112 @@ def cmd_annotate_causes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _commonsense(args: argparse.Namespace):
+    from .knowledge.commonsense import offline_commonsense
+
+    return offline_commonsense(atomic=args.atomic, conceptnet=args.conceptnet, comet=args.comet, encoder=args.encoder,
+                               cache_dir=Path(args.cache_dir) / "atomic_index", neighbors=args.neighbors)  # fmt: skip
+
+
+def cmd_knowledge_annotate(args: argparse.Namespace) -> int:
+    import time
+
+    from .data import describe_split, load_empathetic_dialogues
+    from .knowledge.commonsense_annotation import annotate_commonsense, commonsense_sources
+    from .provenance import provenance
+
+    start = time.perf_counter()
+    knowledge = _commonsense(args)
+    build_seconds = time.perf_counter() - start
+    dataset = load_empathetic_dialogues(args.data, split_style=args.split_style)
+    stats = {**provenance("empathetic-models"), "tasks": args.task, "k": args.k, "split_style": describe_split(dataset),
+             "knowledge_build_wall_clock_s": round(build_seconds, 2), "splits": {}}  # fmt: skip
+    for split in dataset:
+        stats["splits"][split] = {"examples": len(dataset[split])}
+        for task in args.task:
+            start = time.perf_counter()
+            dataset[split] = annotate_commonsense(dataset[split], knowledge, task, Path(args.cache_dir) / "annotations", args.k,
+                                                  args.max_entities, args.batch_size)  # fmt: skip
+            stats["splits"][split][f"{task}_wall_clock_s"] = round(time.perf_counter() - start, 2)
+    stats["columns"] = commonsense_sources(dataset["train"])
+    stats["total_wall_clock_s"] = round(build_seconds + sum(v for s in stats["splits"].values() for k, v in s.items() if k.endswith("_s")), 2)
+    output = Path(args.output_dir)
+    dataset.save_to_disk(str(output / "dataset"))
+    (output / "commonsense_stats.json").write_text(json.dumps(stats, indent=2) + "\n")
+    print(json.dumps(stats, indent=2))
+    return 0
+
+
+def cmd_knowledge_compare(args: argparse.Namespace) -> int:
+    import time
+
+    from .knowledge.commonsense import COMET, AtomicRetriever, ConceptNetCommonsense, load_atomic
+    from .knowledge.commonsense_eval import ReleasedGenerations, compare_sources, exclude_heads, load_system_eval
+    from .knowledge.sentence_encoder import SentenceEncoder
+    from .provenance import provenance
+
+    queries = load_system_eval(args.queries)
+    if args.max_queries:
+        queries = queries[: args.max_queries]
+    sources, build = {}, {}
+    if args.atomic:
+        start = time.perf_counter()
+        triples = exclude_heads(load_atomic(args.atomic), [q["head"] for q in queries])  # never index an evaluated head
+        encoder = SentenceEncoder.from_pretrained(args.encoder)
+        name = ", ".join(Path(p).name for p in args.atomic) + " minus the evaluated heads"
+        for neighbors in args.neighbors:
+            key = "atomic_retrieval" if len(args.neighbors) == 1 else f"atomic_retrieval_{neighbors}nn"
+            sources[key] = AtomicRetriever(triples, encoder, name, Path(args.cache_dir) / "atomic_index", neighbors)
+        build["atomic_retrieval"] = round(time.perf_counter() - start, 2)
+    if args.conceptnet:
+        start = time.perf_counter()
+        sources["conceptnet"] = ConceptNetCommonsense.from_file(args.conceptnet)
+        build["conceptnet"] = round(time.perf_counter() - start, 2)
+    for path in args.comet or []:
+        start = time.perf_counter()
+        sources[f"comet:{Path(path).name}"] = COMET.from_pretrained(path)
+        build[f"comet:{Path(path).name}"] = round(time.perf_counter() - start, 2)
+    if args.released_generations:
+        sources["comet_bart_released"] = ReleasedGenerations(args.released_generations)
+    if not sources:
+        raise ValueError("nothing to compare: give --atomic, --conceptnet, --comet and/or --released-generations")
+    report = {**provenance("empathetic-models"), "queries_file": Path(args.queries).name, "queries": len(queries),
+              "metric": "corpus BLEU-1/2 x 100 of the first inference vs all gold tails (lower-cased white-space tokens)",
+              "build_wall_clock_s": build, "sources": compare_sources(queries, sources)}  # fmt: skip
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    output.with_suffix(".md").write_text(_comparison_markdown(report))
+    print(output.with_suffix(".md").read_text())
+    return 0
+
+
+def _comparison_markdown(report: dict) -> str:
+    names = list(report["sources"])
+    def cell(entry):
+        if entry is None or entry["bleu_1"] is None:
+            return "—"
+        return f"{entry['bleu_2']:.2f} / {entry['bleu_1']:.2f} ({100 * entry['coverage']:.0f}%)"
+
+    lines = [f"# Commonsense sources on {report['queries']} held-out ATOMIC-2020 queries ({report['queries_file']})", "",
+             f"BLEU-2 / BLEU-1 (coverage); {report['metric']}. Command: `{report['command']}` at {report['commit']}.", "",
+             "| relation | queries | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]  # fmt: skip
+    first = report["sources"][names[0]]
+    for group in first["groups"]:
+        entries = [report["sources"][n]["groups"][group] for n in names]
+        lines.append(f"| **{group}** (pooled) | {entries[0]['queries']} | " + " | ".join(cell(e) for e in entries) + " |")
+    relations = sorted({r for n in names for r in report["sources"][n]["relations"]})
+    for relation in relations:
+        entries = [report["sources"][n]["relations"].get(relation) for n in names]
+        count = next(e["queries"] for e in entries if e)
+        lines.append(f"| {relation} | {count} | " + " | ".join(cell(e) for e in entries) + " |")
+    lines += ["", "| source | what | queries/s | build (s) |", "|---|---|---|---|"]
+    for name in names:
+        entry = report["sources"][name]
+        lines.append(f"| {name} | {entry['source']} | {entry['queries_per_second']} | {report['build_wall_clock_s'].get(name, '—')} |")
+    return "\n".join(lines) + "\n"
+
+
 def cmd_card(args: argparse.Namespace) -> int:
     from .cards import update_readme, write_card
 
@@ -307,6 +413,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", required=True, help="where the annotated dataset and statistics go")
     p.set_defaults(func=cmd_annotate_causes)
 
+    p = sub.add_parser("knowledge", help="commonsense (ATOMIC / ConceptNet / COMET) for CASE, IMAGINE and NEC",
+                       description="Annotate ED with commonsense inferences, or compare commonsense sources.")
+    knowledge = p.add_subparsers(dest="knowledge_command", required=True, metavar="{annotate,compare}")
+
+    def resources(q):
+        q.add_argument("--atomic", nargs="+", help="ATOMIC tuple files (head<TAB>relation<TAB>tail TSV(.gz), or the ATOMIC-2020 system-eval TSV)")
+        q.add_argument("--conceptnet", help="ConceptNet 5 assertions CSV(.gz) or ConceptNet 4 TSV(.gz): physical / entity relations")
+        q.add_argument("--encoder", help="sentence encoder for ATOMIC retrieval (default: all-MiniLM-L6-v2)")
+        q.add_argument("--cache-dir", default=str(Path.home() / ".cache" / "empathetic_models" / "commonsense"), help="index and annotation cache")
+
+    q = knowledge.add_parser("annotate", help="add commonsense columns to ED (cached), with a progress bar per split",
+                             description=(
+        "Add the commonsense each model reads: --task case (xIntent/xNeed/xWant/xEffect/xReact for the last utterance "
+        "and its sub-utterances), imagine (11 relations of the context), nec (social relations of the last utterance; "
+        "entity relations of the history's nouns). With --comet every relation comes from that COMET-ATOMIC2020 "
+        "checkpoint; otherwise ATOMIC retrieval answers the social/event relations and ConceptNet the physical/entity "
+        "ones. Writes OUTPUT_DIR/dataset (save_to_disk; its info.description names the source of every column) and "
+        "OUTPUT_DIR/commonsense_stats.json (wall-clock per split and task)."))  # fmt: skip
+    resources(q)
+    q.add_argument("--comet", help="COMET-ATOMIC2020 seq2seq checkpoint (hub id or path)")
+    q.add_argument("--neighbors", type=int, default=25, help="ATOMIC heads voting per query (retrieval)")
+    q.add_argument("--task", nargs="+", default=["case", "imagine", "nec"], choices=("case", "imagine", "nec"))
+    q.add_argument("--data", default="sample", help="ED source: 'sample', a folder with the CSVs, the tarball or its URL")
+    q.add_argument("--split-style", default="full", choices=("full", "paper"))
+    q.add_argument("--k", type=int, default=5, help="inferences per (head, relation) (default 5, as CASE/IMAGINE)")
+    q.add_argument("--max-entities", type=int, default=10, help="NEC entities per dialogue")
+    q.add_argument("--batch-size", type=int, default=256, help="examples per map batch")
+    q.add_argument("--output-dir", required=True)
+    q.set_defaults(func=cmd_knowledge_annotate)
+
+    q = knowledge.add_parser("compare", help="score commonsense sources on held-out ATOMIC-2020 queries (BLEU-1/2, speed)",
+                             description=(
+        "Score each source's first inference against the gold tails of the ATOMIC-2020 system-eval queries, per "
+        "relation; ATOMIC retrieval indexes --atomic minus every evaluated head. Writes OUTPUT.json and OUTPUT.md."))  # fmt: skip
+    resources(q)
+    q.add_argument("--queries", required=True, help="ATOMIC-2020 system-eval TSV (head @@ relation<TAB>tails)")
+    q.add_argument("--comet", nargs="+", help="COMET-style checkpoints to score (hub ids or paths)")
+    q.add_argument("--released-generations", help="released COMET-BART generations JSONL of the same queries (reference)")
+    q.add_argument("--max-queries", type=int, help="score only the first N queries")
+    q.add_argument("--neighbors", type=int, nargs="+", default=[25], help="ATOMIC heads voting per query; several values → one source each")
+    q.add_argument("--output", required=True, help="output path without suffix (.json and .md are written)")
+    q.set_defaults(func=cmd_knowledge_compare)
+
     p = sub.add_parser("card", help="write a checkpoint's model card (README.md) from a results JSON", description=(
         "Write CHECKPOINT/README.md from hub_cards/templates/<model_type>.md and a results JSON (metrics without "
         "results are marked 'not measured'); --update-readme refreshes the results table of the project README "
@@ -333,7 +482,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (DataError, FileNotFoundError, ValueError) as error:
+    except (DataError, FileNotFoundError, ImportError, ValueError) as error:
         print(f"empathetic-models {args.command}: error: {error}", file=sys.stderr)
         return 2
 

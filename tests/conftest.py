@@ -80,3 +80,29 @@ def tiny_cause_encoder(tmp_path_factory):
     BertForSequenceClassification(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_bart(tmp_path_factory):
+    """A tiny random BART with a word-level tokenizer (lower-cased words of ED + ATOMIC-style text), saved
+    like a hub checkpoint: the stand-in for COMET-ATOMIC2020 / facebook/bart-* in tests."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+    from transformers import BartConfig, BartForConditionalGeneration, PreTrainedTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny_bart")
+    sample = load_empathetic_dialogues("sample")["train"]
+    words = Counter(w for context in sample["context"] for u in context for w in u.lower().split())
+    extra = "personx persony to be happy sad go home eat a dog xintent xneed xwant xeffect xreact xattr [gen]".split()
+    vocab = list(dict.fromkeys(["<pad>", "<s>", "</s>", "<unk>", *extra, *sorted(w for w, _ in words.most_common(400))]))
+    backend = Tokenizer(models.WordLevel({w: i for i, w in enumerate(vocab)}, unk_token="<unk>"))
+    backend.normalizer = normalizers.Lowercase()
+    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    backend.post_processor = processors.TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 1), ("</s>", 2)])
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, bos_token="<s>", eos_token="</s>", pad_token="<pad>", unk_token="<unk>")
+    config = BartConfig(vocab_size=len(vocab), d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+                        decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=128,
+                        pad_token_id=0, bos_token_id=1, eos_token_id=2, decoder_start_token_id=2, forced_eos_token_id=2)  # fmt: skip
+    torch.manual_seed(0)
+    BartForConditionalGeneration(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

@@ -23,6 +23,7 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from ..text import word_tokenize
+from .fingerprint import model_fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -114,8 +115,7 @@ class CauseDetector:
 
     def fingerprint(self) -> str:
         """Identity of the detector's weights and input settings (cache key of annotations)."""
-        weights = {k: v.detach().cpu().numpy() for k, v in self.model.state_dict().items()}
-        return datasets.fingerprint.Hasher.hash([self.max_length, sorted(self.tokenizer.get_vocab().items()), weights])
+        return model_fingerprint(self.model, self.tokenizer, self.max_length)
 
     @torch.inference_mode()
     def cause_probabilities(self, emotions, targets, candidates, histories, batch_size: int = 64) -> list[float]:
