@@ -12,10 +12,13 @@ checkpoint folder. Writes ``<output_dir>/<name>.json`` and ``.md`` with the devi
   released code does) on the first ``--reference_examples`` dialogues; the speed ratio and whether the two
   greedy paths give identical responses;
 - knowledge annotation (KEMP's concepts) over the training split: wall-clock and examples/s.
+``--train_variants fp32,bf16,bf16+compile`` and ``--generation_variants fp32,bf16`` time autocast and
+``torch.compile`` against fp32 in the same run, from the same initial weights.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import resource
@@ -56,6 +59,9 @@ class BenchmarkArguments:
     max_examples: int | None = field(default=None, metadata={"help": "generate for the first N contexts only (default: all)"})
     reference_examples: int = field(default=100, metadata={"help": "dialogues decoded one at a time (the slow reference path)"})
     device: str | None = field(default=None, metadata={"help": "cpu, cuda, … (default: cuda if available)"})
+    train_variants: str = field(default="fp32", metadata={"help": "comma-separated training set-ups timed from the same initial "
+                                "weights: fp32, bf16 / fp16 (autocast), and any of them with +compile (torch.compile), e.g. fp32,bf16,bf16+compile"})
+    generation_variants: str = field(default="fp32", metadata={"help": "comma-separated precisions for batched generation: fp32, bf16, fp16 (autocast)"})
     seed: int = field(default=42, metadata={"help": "random seed"})
     output_dir: str = field(default="hub_cards/results/speed", metadata={"help": "where the JSON and Markdown go"})
     name: str | None = field(default=None, metadata={"help": "file name stem (default: <model_type>_<device>)"})
@@ -95,11 +101,27 @@ def decode_one_at_a_time(model, featurizer, dialogues, max_new_tokens: int) -> l
     return responses
 
 
-def measure_training(model, featurizer, train_features, args: BenchmarkArguments) -> dict:
-    """Steady-state optimizer steps of the model's own loss with AdamW, batches drawn in random order."""
+AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def autocast(precision: str, device: torch.device):
+    if precision not in AUTOCAST_DTYPES:
+        raise ValueError(f"unknown precision {precision!r}; expected one of {sorted(AUTOCAST_DTYPES)}")
+    dtype = AUTOCAST_DTYPES[precision]
+    return torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+
+
+def measure_training(model, featurizer, train_features, args: BenchmarkArguments, variant: str = "fp32") -> dict:
+    """Steady-state optimizer steps of the model's own loss with AdamW, batches drawn in random order, under
+    ``variant`` (a precision, optionally ``+compile``); the warm-up steps absorb compilation."""
     device = model.device
+    precision, _, compiled = variant.partition("+")
+    if compiled not in ("", "compile"):
+        raise ValueError(f"unknown training variant {variant!r}: a precision ({sorted(AUTOCAST_DTYPES)}) with an optional +compile")
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    forward = torch.compile(model) if compiled else model
+    scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
     generator = torch.Generator().manual_seed(args.seed)
     total = args.train_warmup_steps + args.train_steps
     order = torch.randperm(len(train_features), generator=generator)[: total * args.train_batch_size].tolist()
@@ -112,9 +134,11 @@ def measure_training(model, featurizer, train_features, args: BenchmarkArguments
                 torch.cuda.synchronize(device)
             start = time.perf_counter()
         batch = {k: v.to(device) for k, v in featurizer.pad([train_features[i] for i in index]).items()}
-        loss = model(**batch).loss
-        loss.backward()
-        optimizer.step()
+        with autocast(precision, device):
+            loss = forward(**batch).loss
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
         optimizer.zero_grad(set_to_none=True)
         if step >= args.train_warmup_steps:
             examples += len(index)
@@ -124,6 +148,8 @@ def measure_training(model, featurizer, train_features, args: BenchmarkArguments
     seconds = time.perf_counter() - start
     model.eval()
     return {
+        "variant": variant,
+        "final_loss": round(float(loss), 4),
         "batch_size": args.train_batch_size,
         "timed_steps": args.train_steps,
         "examples_per_s": round(examples / seconds, 2),
@@ -146,6 +172,16 @@ def measure_generation(model, featurizer, dialogues, args: BenchmarkArguments) -
         results[f"batched_beam{beams}"] = {"wall_clock_s": round(seconds, 2), "responses_per_s": round(len(dialogues) / seconds, 1)}
         if beams == 1:
             greedy = responses
+    for precision in (v for v in args.generation_variants.split(",") if v != "fp32"):
+        start = time.perf_counter()
+        with autocast(precision, model.device):
+            responses, _ = generate_responses(model, featurizer, dialogues, args.generation_batch_size, progress=False, num_beams=1,
+                                              do_sample=False, max_new_tokens=args.max_new_tokens)  # fmt: skip
+        seconds = time.perf_counter() - start
+        results[f"batched_beam1_{precision}"] = {
+            "wall_clock_s": round(seconds, 2), "responses_per_s": round(len(dialogues) / seconds, 1),
+            "identical_to_fp32": sum(a == b for a, b in zip(responses, greedy or [], strict=False)),
+        }  # fmt: skip
     if greedy is not None and args.reference_examples:
         subset = dialogues[: args.reference_examples]
         start = time.perf_counter()
@@ -196,10 +232,18 @@ def main(argv: list[str] | None = None) -> dict:
             "wall_clock_s": round(seconds, 2), "examples_per_s": round(len(train) / seconds, 1), "processes": 1,
         }  # fmt: skip
     train_features = train.map(featurizer, batched=True, remove_columns=train.column_names, desc="featurizing train").to_list()
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    report["training"] = measure_training(model, featurizer, train_features, args)
-    report["training"]["peak_memory_mb"] = round(_peak_memory_mb(device), 1)
+    initial = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    variants = {}
+    for variant in args.train_variants.split(","):  # each from the same initial weights
+        model.load_state_dict(initial)
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        variants[variant] = measure_training(model, featurizer, train_features, args, variant)
+        variants[variant]["peak_memory_mb"] = round(_peak_memory_mb(device), 1)
+    model.load_state_dict(initial)
+    report["training"] = next(iter(variants.values()))
+    if len(variants) > 1:
+        report["training_variants"] = variants
 
     split = data[args.split]
     dialogues = list(split["context"])[: args.max_examples] if args.max_examples else list(split["context"])
@@ -229,8 +273,13 @@ def markdown_report(report: dict) -> str:
         f"| one epoch over {t['train_examples']} examples (s) | {t['epoch_wall_clock_s']} |",
         f"| peak memory (MB) | {t['peak_memory_mb']} |",
     ]
+    for variant, v in list(report.get("training_variants", {}).items())[1:]:
+        lines.append(f"| training examples/s, {variant} (× {t['variant']}) | {v['examples_per_s']} ({v['examples_per_s'] / t['examples_per_s']:.2f}×) |")
     for key, value in g.items():
-        if key.startswith("batched_beam"):
+        if key.startswith("batched_beam1_"):
+            lines.append(f"| generation, batched greedy, {key.removeprefix('batched_beam1_')} autocast: wall-clock (s) / responses/s "
+                         f"/ identical to fp32 | {value['wall_clock_s']} / {value['responses_per_s']} / {value['identical_to_fp32']} |")  # fmt: skip
+        elif key.startswith("batched_beam"):
             lines.append(f"| generation, batched, beam {key.removeprefix('batched_beam')}: wall-clock (s) / responses/s | {value['wall_clock_s']} / {value['responses_per_s']} |")
     if "one_at_a_time_greedy" in g:
         ref = g["one_at_a_time_greedy"]
