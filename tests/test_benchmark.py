@@ -41,11 +41,11 @@ def test_benchmark_times_autocast_variants_from_the_same_weights(tmp_path):
     report = main([
         "--model", "empathetic_transformer", "--data_source", "sample", "--split_style", "full", "--train_steps", "2",
         "--train_warmup_steps", "1", "--max_examples", "8", "--reference_examples", "0", "--num_beams", "1",
-        "--max_new_tokens", "5", "--train_variants", "fp32,bf16", "--generation_variants", "fp32,bf16",
+        "--max_new_tokens", "5", "--train_variants", "fp32,bf16,fp32+grouped", "--generation_variants", "fp32,bf16",
         "--output_dir", str(tmp_path), "--name", "variants",
     ])  # fmt: skip
     variants = report["training_variants"]
-    assert list(variants) == ["fp32", "bf16"] and report["training"]["variant"] == "fp32"
+    assert list(variants) == ["fp32", "bf16", "fp32+grouped"] and report["training"]["variant"] == "fp32"
     # same initial weights and batches: bf16 autocast ends near the fp32 loss
     assert variants["bf16"]["examples_per_s"] > 0 and abs(variants["bf16"]["final_loss"] - variants["fp32"]["final_loss"]) < 0.1
     bf16 = report["generation"]["batched_beam1_bf16"]

@@ -12,8 +12,8 @@ checkpoint folder. Writes ``<output_dir>/<name>.json`` and ``.md`` with the devi
   released code does) on the first ``--reference_examples`` dialogues; the speed ratio and whether the two
   greedy paths give identical responses;
 - knowledge annotation (KEMP's concepts) over the training split: wall-clock and examples/s.
-``--train_variants fp32,bf16,bf16+compile`` and ``--generation_variants fp32,bf16`` time autocast and
-``torch.compile`` against fp32 in the same run, from the same initial weights.
+``--train_variants fp32,bf16,bf16+grouped,bf16+grouped+compile`` and ``--generation_variants fp32,bf16`` time
+autocast, length-grouped batches and ``torch.compile`` against fp32 in the same run, from the same initial weights.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from pathlib import Path
 import torch
 import yaml
 from transformers import HfArgumentParser, set_seed
+from transformers.trainer_pt_utils import get_length_grouped_indices
 
 import empathetic_models
 from empathetic_models.data import load_empathetic_dialogues
@@ -60,7 +61,8 @@ class BenchmarkArguments:
     reference_examples: int = field(default=100, metadata={"help": "dialogues decoded one at a time (the slow reference path)"})
     device: str | None = field(default=None, metadata={"help": "cpu, cuda, … (default: cuda if available)"})
     train_variants: str = field(default="fp32", metadata={"help": "comma-separated training set-ups timed from the same initial "
-                                "weights: fp32, bf16 / fp16 (autocast), and any of them with +compile (torch.compile), e.g. fp32,bf16,bf16+compile"})
+                                "weights: fp32, bf16 / fp16 (autocast), each with optional +compile (torch.compile) and +grouped (length-grouped "
+                                "batches, as --train_sampling_strategy group_by_length), e.g. fp32,bf16,bf16+grouped,bf16+grouped+compile"})
     generation_variants: str = field(default="fp32", metadata={"help": "comma-separated precisions for batched generation: fp32, bf16, fp16 (autocast)"})
     seed: int = field(default=42, metadata={"help": "random seed"})
     output_dir: str = field(default="hub_cards/results/speed", metadata={"help": "where the JSON and Markdown go"})
@@ -115,16 +117,20 @@ def measure_training(model, featurizer, train_features, args: BenchmarkArguments
     """Steady-state optimizer steps of the model's own loss with AdamW, batches drawn in random order, under
     ``variant`` (a precision, optionally ``+compile``); the warm-up steps absorb compilation."""
     device = model.device
-    precision, _, compiled = variant.partition("+")
-    if compiled not in ("", "compile"):
-        raise ValueError(f"unknown training variant {variant!r}: a precision ({sorted(AUTOCAST_DTYPES)}) with an optional +compile")
+    precision, *flags = variant.split("+")
+    if not set(flags) <= {"compile", "grouped"}:
+        raise ValueError(f"unknown training variant {variant!r}: a precision ({sorted(AUTOCAST_DTYPES)}) with optional +compile, +grouped")
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    forward = torch.compile(model) if compiled else model
+    forward = torch.compile(model) if "compile" in flags else model
     scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
     generator = torch.Generator().manual_seed(args.seed)
     total = args.train_warmup_steps + args.train_steps
-    order = torch.randperm(len(train_features), generator=generator)[: total * args.train_batch_size].tolist()
+    if "grouped" in flags:  # the Trainer's train_sampling_strategy=group_by_length order
+        lengths = [len(f["input_ids"]) for f in train_features]
+        order = get_length_grouped_indices(lengths, args.train_batch_size, generator=generator)[: total * args.train_batch_size]
+    else:
+        order = torch.randperm(len(train_features), generator=generator)[: total * args.train_batch_size].tolist()
     batches = [order[i : i + args.train_batch_size] for i in range(0, len(order), args.train_batch_size)]
     examples = tokens = 0
     start = None
