@@ -36,37 +36,36 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluation import METRIC_VERSION, compute_text_metrics, emotion_accuracy, load_predictions, write_results
+    from .evaluation import write_results
+    from .evaluation.leaderboard import score_system_outputs
+    from .evaluation.released import load_system_outputs
 
     output_dir = Path(args.output_dir)
     if args.predictions:
-        data = load_predictions(args.predictions, args.references)
-        metrics = compute_text_metrics(data["predictions"], data["references"])
-        if data.get("emotions") and data.get("predicted_emotions"):
-            from .data import validate_emotion
+        systems = load_system_outputs(args.predictions, args.format, args.references)
+        encoder = (args.similarity_encoder or "default") if args.embedding_similarity else None
+        for system, data in systems.items():
+            source = f"{Path(args.predictions).name}" + (f" ({system})" if len(systems) > 1 else "")
+            results = score_system_outputs(system, data, source, args.definition, encoder, args.decoding_label)
+            name = f"{system}_results" if len(systems) > 1 else f"{args.split}_results"
+            json_path, md_path = write_results(results, output_dir, name=name)
+            print(md_path.read_text())
+            for definition, metrics in results.get("metrics_by_definition", {}).items():
+                print(f"{definition}: " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
+            print(f"wrote {json_path} and {md_path}")
+        return 0
+    from .data import load_empathetic_dialogues
+    from .inference import evaluate_model, load_checkpoint
 
-            metrics["emotion_accuracy"] = emotion_accuracy(
-                [validate_emotion(e) for e in data["predicted_emotions"]], [validate_emotion(e) for e in data["emotions"]]
-            )
-        results = {
-            "model_name_or_path": args.predictions,
-            "num_examples": len(data["predictions"]),
-            "metric_version": METRIC_VERSION,
-            "metrics": metrics,
-        }
-    else:
-        from .data import load_empathetic_dialogues
-        from .inference import evaluate_model, load_checkpoint
-
-        model, _, featurizer = load_checkpoint(args.model, args.device)
-        dataset = load_empathetic_dialogues(args.data, split_style=args.split_style, splits=args.split)[args.split]
-        if args.max_examples:
-            dataset = dataset.select(range(min(args.max_examples, len(dataset))))
-        results, rows = evaluate_model(model, featurizer, dataset, args.batch_size, args.model, **_generate_kwargs(args))
-        results["data_source"] = args.data
-        output_dir.mkdir(parents=True, exist_ok=True)
-        with open(output_dir / f"{args.split}_generations.jsonl", "w") as f:
-            f.writelines(json.dumps(row) + "\n" for row in rows)
+    model, _, featurizer = load_checkpoint(args.model, args.device)
+    dataset = load_empathetic_dialogues(args.data, split_style=args.split_style, splits=args.split)[args.split]
+    if args.max_examples:
+        dataset = dataset.select(range(min(args.max_examples, len(dataset))))
+    results, rows = evaluate_model(model, featurizer, dataset, args.batch_size, args.model, **_generate_kwargs(args))
+    results["data_source"] = args.data
+    output_dir.mkdir(parents=True, exist_ok=True)
+    with open(output_dir / f"{args.split}_generations.jsonl", "w") as f:
+        f.writelines(json.dumps(row) + "\n" for row in rows)
     json_path, md_path = write_results(results, output_dir, name=f"{args.split}_results")
     print(md_path.read_text())
     print(f"wrote {json_path} and {md_path}")
@@ -313,6 +312,27 @@ def _comparison_markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from .evaluation import write_results
+    from .evaluation.leaderboard import score_system_outputs, write_leaderboard
+    from .evaluation.released import load_system_outputs
+
+    results_dir = Path(args.results_dir)
+    for path in args.released or []:
+        for system, data in load_system_outputs(path).items():
+            results = score_system_outputs(system, data, f"released outputs: {Path(path).name}", args.definition,
+                                           "default" if args.embedding_similarity else None, RELEASED_DECODING.get(system))  # fmt: skip
+            write_results(results, results_dir / "released", name=system)
+    rows = write_leaderboard(results_dir, args.output_dir, args.readme)
+    print(f"{len(rows)} rows → {Path(args.output_dir) / 'leaderboard.md'} and leaderboard.svg")
+    return 0
+
+
+# how the released systems decoded (their papers and files)
+RELEASED_DECODING = {"transformer": "greedy", "multi_trs": "greedy", "moel": "greedy", "moel_oracle": "greedy (gold emotion)",
+                     "mime_greedy": "greedy", "mime_beam": "beam", "mime_topk": "top-k sampling"}  # fmt: skip
+
+
 def cmd_card(args: argparse.Namespace) -> int:
     from .cards import update_readme, write_card
 
@@ -358,12 +378,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="score a checkpoint on ED, or a file of generated responses", description=(
         "With --model: PPL, BLEU-1..4, Dist-1/2, Sent-Std, top-5 share and emotion accuracy on an ED split (greedy "
-        "decoding unless overridden). With --predictions: the text metrics of a JSONL file (prediction, reference "
-        "[, emotion, predicted_emotion]) or of two text files. Writes <split>_results.json and .md."))  # fmt: skip
+        "decoding unless overridden). With --predictions: the text metrics of every system in a file of generated responses "
+        "(--format), emotion accuracy when it has labels, --definition variants beside the canonical metrics. Writes "
+        "<split>_results.json and .md (<system>_results.* for a file of several systems)."))  # fmt: skip
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", help="checkpoint folder or hub id")
     source.add_argument("--predictions", help="JSONL of predictions/references, or a text file of predictions")
     p.add_argument("--references", help="text file of references, one per line (with a text --predictions)")
+    p.add_argument("--format", default="auto", choices=("auto", "moel", "mime", "jsonl", "tsv", "text"),
+                   help="--predictions file format: MoEL's / MIME's released outputs (every system in them is scored), JSONL, "
+                        "TSV with a header (prediction, reference[, emotion, predicted_emotion]), or text + --references")
+    p.add_argument("--definition", nargs="+", default=[], choices=("canonical", "kemp", "multi_bleu", "gao2021", "whitespace"),
+                   help="also score with these per-paper metric definitions (empathetic_models.evaluation.definitions)")
+    p.add_argument("--embedding-similarity", action="store_true", help="add the cosine to the reference of a sentence encoder")
+    p.add_argument("--similarity-encoder", help="that encoder (default: all-MiniLM-L6-v2)")
+    p.add_argument("--decoding-label", help="how the --predictions were decoded, recorded with the results (e.g. 'greedy')")
     p.add_argument("--data", default="sample", help="ED source: 'sample', a folder with the CSVs, the tarball or its URL")
     p.add_argument("--split", default="test", choices=("train", "valid", "test"))
     p.add_argument("--split-style", default="full", choices=("full", "paper"))
@@ -457,6 +486,19 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--neighbors", type=int, nargs="+", default=[25], help="ATOMIC heads voting per query; several values → one source each")
     q.add_argument("--output", required=True, help="output path without suffix (.json and .md are written)")
     q.set_defaults(func=cmd_knowledge_compare)
+
+    p = sub.add_parser("leaderboard", help="one table and plot of our results and scored released outputs", description=(
+        "Score --released generation files (MoEL / MIME formats, JSONL, TSV) with the canonical metrics into "
+        "RESULTS_DIR/released/, then collect every results JSON under RESULTS_DIR into OUTPUT_DIR/leaderboard.md, "
+        ".json and .svg (Dist-2 against BLEU-2, colour = emotion accuracy); --readme refreshes its leaderboard block."))  # fmt: skip
+    p.add_argument("--results-dir", default="hub_cards/results", help="where results JSON live (default hub_cards/results)")
+    p.add_argument("--released", nargs="+", help="released generation files to score first")
+    p.add_argument("--definition", nargs="+", default=["multi_bleu", "whitespace"], choices=("canonical", "kemp", "multi_bleu", "gao2021", "whitespace"),
+                   help="per-paper definitions to record too")
+    p.add_argument("--embedding-similarity", action="store_true", help="add all-MiniLM-L6-v2 cosine to the reference")
+    p.add_argument("--output-dir", default="hub_cards/results/leaderboard")
+    p.add_argument("--readme", help="README whose <!-- leaderboard:start/end --> block to refresh")
+    p.set_defaults(func=cmd_leaderboard)
 
     p = sub.add_parser("card", help="write a checkpoint's model card (README.md) from a results JSON", description=(
         "Write CHECKPOINT/README.md from hub_cards/templates/<model_type>.md and a results JSON (metrics without "

@@ -22,10 +22,11 @@ from empathetic_models.evaluation import (
     perplexity,
     write_results,
 )
+from empathetic_models.evaluation.definitions import score
 from empathetic_models.evaluation.released import SYSTEMS, load_released_outputs, reported_metrics
 
 RELEASED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "released_outputs"
-EXPECTED_METRICS = ["ed_bleu", "ed_distinct", "ed_emotion_accuracy", "ed_perplexity", "ed_sent_std"]
+EXPECTED_METRICS = ["ed_bleu", "ed_distinct", "ed_emotion_accuracy", "ed_multi_bleu", "ed_perplexity", "ed_sent_std"]
 
 
 # ------------------------------------------------------------------------------------------- loading
@@ -125,7 +126,38 @@ def test_distinct_corpus_level():
 def test_distinct_ngrams_do_not_cross_responses():
     # [a] [b]: unigrams 2 distinct / 2 = 100 %; no response has a bigram -> 0 (not "a b" across the boundary)
     out = load_metric("ed_distinct").compute(predictions=["a", "b"])
-    assert out == {"dist_1": 100.0, "dist_2": 0.0}
+    assert out == {"dist_1": 100.0, "dist_2": 0.0, "avg_length": 1.0}
+
+
+def test_average_length_counts_word_tokens():
+    out = load_metric("ed_distinct").compute(predictions=["I'm fine.", "ok"])  # [i, am, fine, .] and [ok]
+    assert out["avg_length"] == pytest.approx(2.5)
+
+
+def test_multi_bleu_by_hand():
+    # hyp "the cat sat" vs ref "the cat sat down": p1..p3 = 1, p4 = 0/0 → no 4-gram at all → BLEU 0 (log 0)
+    bleu = load_metric("ed_multi_bleu")
+    assert bleu.compute(predictions=["the cat sat"], references=["the cat sat down"])["bleu_4"] == 0.0
+    # 5 tokens vs 6: p1 = 5/5, p2 = 3/4 ("on mat" misses), p3 = 2/3, p4 = 1/2; BP = exp(1 - 6/5)
+    out = bleu.compute(predictions=["The cat sat on mat"], references=["the cat sat on the mat"])
+    expected = math.exp(1 - 6 / 5) * (1 * (3 / 4) * (2 / 3) * (1 / 2)) ** 0.25 * 100
+    assert out["bleu_4"] == pytest.approx(expected) and out["precisions"][2] == pytest.approx(200 / 3)
+    # -lc: without it the capital T misses
+    assert bleu.compute(predictions=["The cat sat on mat"], references=["the cat sat on the mat"], lowercase=False)["bleu_4"] < expected
+
+
+def test_definitions_reproduce_each_paper_convention():
+    preds, refs = ["i am so sorry to hear that .", "that is great !"], ["i am sorry to hear that .", "that is so great !"]
+    canonical = score(preds, refs, "canonical")
+    assert score(preds, refs, "gao2021")["dist_2"] == pytest.approx(canonical["dist_2"] / 100)
+    assert score(preds, refs, "kemp")["bleu_4"] == pytest.approx(canonical["bleu_4"])
+    # pre-tokenized text: white-space and NLTK tokens agree, and multi-bleu = NLTK corpus BLEU-4 with one reference
+    assert score(preds, refs, "whitespace")["bleu_2"] == pytest.approx(canonical["bleu_2"])
+    assert score(preds, refs, "multi_bleu")["bleu_4"] == pytest.approx(canonical["bleu_4"])
+    raw = ["I'm so sorry!", "That's great!"]  # untokenized: the conventions now differ
+    assert score(raw, refs, "whitespace")["dist_1"] != score(raw, refs, "canonical")["dist_1"]
+    with pytest.raises(ValueError, match="unknown metric definition"):
+        score(preds, refs, "bleurt")
 
 
 # ------------------------------------------------------------------------------------------ Sent-Std
@@ -396,6 +428,15 @@ def test_released_mime_bleu_and_accuracy_match_its_own_header(released):
     ids = {label: i for i, label in enumerate(sorted(set(mime["emotions"])))}
     accuracy = emotion_accuracy([ids[e] for e in mime["predicted_emotions"]], [ids[e] for e in mime["emotions"]])
     assert accuracy == pytest.approx(100 * header["Accuracy"], abs=0.005)  # 34.88 vs 0.3488
+
+
+def test_released_mime_bleu_reproduced_by_the_multi_bleu_definition(released):
+    """MIME's header BLEU-4 (2.76 / 3.13 / 1.76) came from multi-bleu.perl -lc: the named definition gives them."""
+    _, mime = released
+    header = reported_metrics(RELEASED / "mime_output.txt")
+    assert (header["Bleu_g"], header["Bleu_b"], header["Bleu_t"]) == (2.76, 3.13, 1.76)
+    for system, key in (("mime_greedy", "Bleu_g"), ("mime_beam", "Bleu_b"), ("mime_topk", "Bleu_t")):
+        assert round(score(mime[system], mime["references"], "multi_bleu")["bleu_4"], 2) == header[key], system
 
 
 def test_released_distinct_near_published(released):

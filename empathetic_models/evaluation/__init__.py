@@ -28,6 +28,7 @@ Definitions (:data:`METRIC_VERSION` is bumped whenever one of them changes):
 * **Top-5 share** (``ed_sent_std``) = 100 * (number of generated sentences, split and normalised as for
   Sent-Std, that equal one of the 5 most frequent sentences) / (number of generated sentences); NEC
   Table 3's "proportion of top five frequent sentences".
+* **Avg. length** (``ed_distinct``) = mean number of word tokens per generated response.
 * **Emotion accuracy** (``ed_emotion_accuracy``) = 100 * share of examples whose top-1 predicted emotion
   (over the 32 ED labels) equals the gold emotion.
 
@@ -85,7 +86,7 @@ METRICS_DIR: Path = Path(__file__).resolve().parent / "metrics"
 #: Version of the metric definitions above; bump it whenever a definition changes.
 METRIC_VERSION = "1"
 #: Keys :func:`compute_text_metrics` returns, in table order.
-TEXT_METRICS = ("bleu_1", "bleu_2", "bleu_3", "bleu_4", "dist_1", "dist_2", "sent_std", "top5_share")
+TEXT_METRICS = ("bleu_1", "bleu_2", "bleu_3", "bleu_4", "dist_1", "dist_2", "sent_std", "top5_share", "avg_length")
 
 _PROVENANCE = ("command", "commit", "hardware", "train_wall_clock_s", "generate_wall_clock_s")
 # Table order and display names for write_results; other metrics follow in sorted order.
@@ -99,6 +100,8 @@ _DISPLAY = {
     "dist_2": "Dist-2",
     "sent_std": "Sent-Std",
     "top5_share": "Top-5 share (%)",
+    "avg_length": "Avg. length (tokens)",
+    "embedding_similarity": "Embedding cosine to reference (%, encoder named in the results)",
     "emotion_accuracy": "Emotion accuracy (%)",
 }
 
@@ -142,7 +145,7 @@ def _check_texts(predictions: Sequence[str], references: Sequence[str]) -> None:
 
 
 def compute_text_metrics(predictions: Sequence[str], references: Sequence[str]) -> dict[str, float]:
-    """BLEU-1..4, Dist-1/2, Sent-Std and top-5 share of generated ``predictions`` against ``references``.
+    """BLEU-1..4, Dist-1/2, Sent-Std, top-5 share and average length of ``predictions`` against ``references``.
 
     Each distinct string is tokenized once; BLEU and Dist then get space-joined tokens (``tokenize=False``).
     Sent-Std and top-5 share use the sentence unit: the raw predictions are split into sentences first,

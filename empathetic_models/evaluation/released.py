@@ -154,3 +154,61 @@ def _mime_records(lines: list[str]) -> list[tuple[int, dict]]:
     if current:
         records.append((start, current))
     return records
+
+
+#: ``--format`` names of :func:`load_system_outputs`.
+FORMATS = ("auto", "moel", "mime", "jsonl", "tsv", "text")
+_TSV_FIELDS = ("prediction", "reference", "emotion", "predicted_emotion")
+
+
+def _read_tsv(path: Path) -> dict[str, list]:
+    lines = [line.rstrip("\r") for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+    if not lines:
+        raise ValueError(f"{path} is empty.")
+    header = lines[0].split("\t")
+    if not {"prediction", "reference"} <= set(header) or not set(header) <= set(_TSV_FIELDS):
+        raise ValueError(f"{path}: the header must name columns among {_TSV_FIELDS}, with prediction and reference; got {header}")
+    rows = []
+    for lineno, line in enumerate(lines[1:], start=2):
+        fields = line.split("\t")
+        if len(fields) != len(header):
+            raise ValueError(f"{path}:{lineno}: {len(fields)} tab-separated fields, the header has {len(header)}.")
+        rows.append(dict(zip(header, fields)))
+    keys = {"prediction": "predictions", "reference": "references", "emotion": "emotions", "predicted_emotion": "predicted_emotions"}
+    return {keys[name]: [row[name] for row in rows] for name in header}
+
+
+def load_system_outputs(path: str | Path, fmt: str = "auto", references: str | Path | None = None) -> dict[str, dict[str, list]]:
+    """Generated responses per system: ``{system: {"predictions", "references"[, "emotions", "predicted_emotions"]}}``.
+
+    Formats: ``moel`` / ``mime`` (the released files; four and three systems), ``jsonl`` (``prediction``,
+    ``reference`` [, ``emotion``, ``predicted_emotion``] per line), ``tsv`` (a header naming those columns),
+    ``text`` (one prediction per line, with a ``references`` file). ``auto`` recognises all but ``text`` and
+    ``tsv`` by their first line. A one-system file is named after its stem.
+    """
+    from . import load_predictions
+
+    path = Path(path)
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; expected one of {FORMATS}")
+    if not path.is_file():
+        raise FileNotFoundError(f"No such file: {path}")
+    if fmt == "auto":
+        if references is not None:
+            fmt = "text"
+        elif path.suffix == ".tsv":
+            fmt = "tsv"
+        else:
+            first = next((line for line in path.read_text(encoding="utf-8").split("\n") if line.strip()), "")
+            fmt = "jsonl" if first.lstrip().startswith("{") else detect_format(path)
+    if fmt in ("moel", "mime"):
+        if detect_format(path) != fmt:
+            raise ValueError(f"{path} is a {detect_format(path)} file, not {fmt}")
+        data = load_released_outputs(path)
+        shared = {k: data[k] for k in ("references", "emotions", "predicted_emotions") if k in data}
+        return {system: {"predictions": data[system], **shared} for system in SYSTEMS[fmt]}
+    if fmt == "tsv":
+        return {path.stem: _read_tsv(path)}
+    if fmt == "text" and references is None:
+        raise ValueError("--format text needs a references file (one gold response per line)")
+    return {path.stem: load_predictions(path, references if fmt == "text" else None)}

@@ -1,4 +1,4 @@
-"""``ed_distinct``: corpus-level Distinct-1/2 (Li et al., 2016) on MoEL-style word tokens."""
+"""``ed_distinct``: corpus-level Distinct-1/2 (Li et al., 2016) and average length, on MoEL-style word tokens."""
 
 from collections import Counter
 
@@ -13,6 +13,7 @@ distinct n-grams over all generated responses divided by the total number of n-g
 never cross a response boundary. Tokens come from `empathetic_models.text.word_tokenize` (lower-case,
 MoEL's contraction expansion, NLTK Treebank tokens). Reported x 100, as in the CASE / KEMP / IMAGINE
 tables (the emotion-cause paper, Gao et al. 2021, reports the fraction: divide by 100 to compare).
+Also the average response length in tokens, which exposes degenerate short or looping output.
 """
 
 _CITATION = """\
@@ -31,10 +32,11 @@ Args:
 Returns:
     dist_1, dist_2 (`float`): 100 * |{distinct n-grams}| / #n-grams, n-grams pooled over all responses
         (0.0 when the responses hold no n-gram of that order).
+    avg_length (`float`): mean number of tokens per response.
 Examples:
     >>> distinct = evaluate.load("/path/to/ed_distinct")
     >>> distinct.compute(predictions=["a b a", "a b"])
-    {'dist_1': 40.0, 'dist_2': 66.66666666666666}
+    {'dist_1': 40.0, 'dist_2': 66.66666666666666, 'avg_length': 2.5}
 """
 
 
@@ -59,4 +61,6 @@ class EdDistinct(evaluate.Metric):
     def _compute(self, predictions, tokenize=True):
         split = word_tokenize if tokenize else str.split
         token_lists = [split(p) for p in predictions]
-        return {f"dist_{n}": 100.0 * distinct_n(token_lists, n) for n in (1, 2)}
+        out = {f"dist_{n}": 100.0 * distinct_n(token_lists, n) for n in (1, 2)}
+        out["avg_length"] = sum(map(len, token_lists)) / len(token_lists) if token_lists else 0.0
+        return out

@@ -1,0 +1,195 @@
+"""One table for the field: our measured runs and other systems' released outputs, scored the same way.
+
+:func:`score_system_outputs` turns one system's generated responses into a results dict (the canonical
+metrics, emotion accuracy where both label lists exist, each requested per-paper definition under
+``metrics_by_definition``, optionally the embedding similarity). :func:`collect_rows` reads every results
+JSON under ``hub_cards/results/`` (model folders and ``released/``); :func:`leaderboard_markdown` and
+:func:`leaderboard_svg` render them (the plot: Dist-2 against BLEU-2, colour = emotion accuracy).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from . import METRIC_VERSION, compute_text_metrics, emotion_accuracy
+from .definitions import score
+
+PAPER_TEST, FULL_TEST = 5255, 5259
+COLUMNS = ("ppl", "bleu_1", "bleu_2", "bleu_4", "dist_1", "dist_2", "sent_std", "top5_share", "avg_length",
+           "embedding_similarity", "emotion_accuracy")  # fmt: skip
+HEADERS = ("PPL", "BLEU-1", "BLEU-2", "BLEU-4", "Dist-1", "Dist-2", "Sent-Std", "Top-5 %", "Avg. len", "Emb. sim", "Acc %")
+START, END = "<!-- leaderboard:start -->", "<!-- leaderboard:end -->"
+
+
+def split_of(num_examples: int) -> str:
+    """The ED test split a count identifies: ``paper`` (5,255), ``full`` (5,259), else ``unknown``."""
+    return {PAPER_TEST: "paper", FULL_TEST: "full"}.get(num_examples, "unknown")
+
+
+def score_system_outputs(
+    system: str,
+    data: Mapping[str, list],
+    source: str,
+    definitions: Sequence[str] = (),
+    similarity_encoder=None,
+    decoding: str | None = None,
+) -> dict:
+    """Results dict (the schema of :func:`empathetic_models.evaluation.write_results`) for one system's outputs."""
+    from ..data import validate_emotion
+
+    metrics = compute_text_metrics(data["predictions"], data["references"])
+    if data.get("emotions") and data.get("predicted_emotions"):
+        metrics["emotion_accuracy"] = emotion_accuracy(
+            [validate_emotion(e) for e in data["predicted_emotions"]], [validate_emotion(e) for e in data["emotions"]]
+        )
+    results = {
+        "system": system,
+        "model_name_or_path": source,
+        "outputs_source": source,
+        "num_examples": len(data["predictions"]),
+        "split": "test",
+        "split_style": split_of(len(data["predictions"])),
+        "tokenization": "canonical (MoEL-normalised NLTK Treebank tokens)",
+        "metric_version": METRIC_VERSION,
+        "metrics": metrics,
+    }
+    if decoding:
+        results["decoding"] = decoding
+    if definitions:
+        results["metrics_by_definition"] = {name: score(data["predictions"], data["references"], name) for name in definitions}
+    if similarity_encoder is not None:
+        from .similarity import embedding_similarity
+
+        metrics["embedding_similarity"], results["embedding_encoder"] = embedding_similarity(
+            data["predictions"], data["references"], None if similarity_encoder == "default" else similarity_encoder
+        )
+    return results
+
+
+def collect_rows(results_dir: str | Path) -> list[dict]:
+    """One row per results JSON under ``results_dir`` (recursively) that holds test metrics."""
+    rows = []
+    for path in sorted(Path(results_dir).rglob("*.json")):
+        if "leaderboard" in path.parts:
+            continue
+        try:
+            result = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(result, dict) or not isinstance(result.get("metrics"), dict) or "bleu_2" not in result["metrics"]:
+            continue  # speed / knowledge reports
+        ours = "system" not in result
+        rows.append({
+            "name": result.get("system") or result.get("model_type") or path.stem,
+            "origin": f"our run ({path.relative_to(results_dir).as_posix()})" if ours else result.get("outputs_source", path.name),
+            "split": f"{result.get('split_style', 'unknown')}, {result.get('num_examples', '?')}",
+            "decoding": _decoding(result.get("decoding")),
+            "tokenization": result.get("tokenization", "canonical (MoEL-normalised NLTK Treebank tokens)"),
+            "metrics": result["metrics"],
+            "ours": ours,
+        })  # fmt: skip
+    return rows
+
+
+def _decoding(decoding) -> str:
+    if isinstance(decoding, Mapping):
+        strategy = decoding.get("strategy", "")
+        extra = [f"{k}={v}" for k, v in sorted(decoding.items()) if k != "strategy"]
+        return ", ".join([strategy, *extra]).strip(", ")
+    return str(decoding or "—")
+
+
+def _cell(value) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def leaderboard_markdown(rows: Iterable[dict], image: str | None = None) -> str:
+    rows = sorted(rows, key=lambda r: (-r["metrics"].get("bleu_2", 0)))
+    lines = [
+        f"All rows scored with the canonical metric definitions (METRIC_VERSION {METRIC_VERSION}; `empathetic_models.evaluation`): "
+        "NLTK corpus BLEU without smoothing, corpus Dist-n ×100, Sent-Std (NEC eq. 16), top-5 sentence share, "
+        "average length in tokens; emotion accuracy where the outputs carry predicted labels; embedding similarity "
+        "(all-MiniLM-L6-v2 cosine ×100, a model-based metric) where computed. PPL only from our runs (it needs the model).",
+        "",
+        "| system | origin | split, n | decoding | " + " | ".join(HEADERS) + " |",
+        "|---|---|---|---|" + "---|" * len(HEADERS),
+    ]
+    for row in rows:
+        cells = [_cell(row["metrics"].get(column)) for column in COLUMNS]
+        lines.append(f"| {row['name']} | {row['origin']} | {row['split']} | {row['decoding']} | " + " | ".join(cells) + " |")
+    if image:
+        lines += ["", f"![Dist-2 against BLEU-2]({image})"]
+    return "\n".join(lines) + "\n"
+
+
+def leaderboard_svg(rows: Sequence[dict], width: int = 640, height: int = 420) -> str:
+    """Scatter of Dist-2 (x) against BLEU-2 (y); colour from red (low) to green (high) emotion accuracy, grey
+    where unknown; our runs drawn as squares, released outputs as circles."""
+    points = [r for r in rows if r["metrics"].get("dist_2") is not None and r["metrics"].get("bleu_2") is not None]
+    left, right, top, bottom = 60, 20, 20, 50
+    xs = [p["metrics"]["dist_2"] for p in points] or [0.0]
+    ys = [p["metrics"]["bleu_2"] for p in points] or [0.0]
+    x_max, y_max = max(xs) * 1.15 or 1.0, max(ys) * 1.15 or 1.0
+    accuracies = [p["metrics"]["emotion_accuracy"] for p in points if p["metrics"].get("emotion_accuracy") is not None]
+    low, high = (min(accuracies), max(accuracies)) if accuracies else (0.0, 1.0)
+
+    def x(v):
+        return left + v / x_max * (width - left - right)
+
+    def y(v):
+        return height - bottom - v / y_max * (height - top - bottom)
+
+    def colour(accuracy):
+        if accuracy is None:
+            return "#999999"
+        t = (accuracy - low) / (high - low) if high > low else 1.0
+        return f"rgb({int(220 * (1 - t))},{int(160 * t + 40)},60)"
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">',
+             f'<rect width="{width}" height="{height}" fill="white"/>',
+             f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}" stroke="black"/>',
+             f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="black"/>',
+             f'<text x="{(width + left) / 2}" y="{height - 12}" text-anchor="middle">Dist-2 (x100, canonical)</text>',
+             f'<text x="15" y="{(height - bottom + top) / 2}" text-anchor="middle" transform="rotate(-90 15 {(height - bottom + top) / 2})">'
+             "BLEU-2 (canonical)</text>"]  # fmt: skip
+    for i in range(5):
+        xv, yv = x_max * i / 4, y_max * i / 4
+        parts.append(f'<text x="{x(xv):.1f}" y="{height - bottom + 15}" text-anchor="middle">{xv:.1f}</text>')
+        parts.append(f'<text x="{left - 6}" y="{y(yv) + 4:.1f}" text-anchor="end">{yv:.1f}</text>')
+    for p in points:
+        px, py = x(p["metrics"]["dist_2"]), y(p["metrics"]["bleu_2"])
+        fill = colour(p["metrics"].get("emotion_accuracy"))
+        shape = (f'<rect x="{px - 5:.1f}" y="{py - 5:.1f}" width="10" height="10" fill="{fill}" stroke="black"/>' if p["ours"]
+                 else f'<circle cx="{px:.1f}" cy="{py:.1f}" r="5" fill="{fill}" stroke="black"/>')  # fmt: skip
+        parts += [shape, f'<text x="{px + 8:.1f}" y="{py + 4:.1f}">{html.escape(p["name"])}</text>']
+    legend = f"square: our run; circle: released outputs; colour: emotion accuracy {low:.1f}% (red) to {high:.1f}% (green), grey: none"
+    parts += [f'<text x="{left + 5}" y="{top + 5}">{html.escape(legend)}</text>', "</svg>"]
+    return "\n".join(parts) + "\n"
+
+
+def write_leaderboard(results_dir: str | Path, output_dir: str | Path, readme: str | Path | None = None) -> list[dict]:
+    """Write ``leaderboard.md`` / ``.json`` / ``.svg`` into ``output_dir``; refresh ``readme``'s leaderboard block."""
+    rows = collect_rows(results_dir)
+    if not rows:
+        raise ValueError(f"no results with test metrics under {results_dir}")
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "leaderboard.svg").write_text(leaderboard_svg(rows))
+    (output_dir / "leaderboard.json").write_text(json.dumps(rows, indent=2) + "\n")
+    (output_dir / "leaderboard.md").write_text("# Leaderboard: EmpatheticDialogues test\n\n" + leaderboard_markdown(rows, "leaderboard.svg"))
+    if readme is not None:
+        readme = Path(readme)
+        text = readme.read_text()
+        if START not in text or END not in text:
+            raise ValueError(f"{readme} has no {START} … {END} block")
+        image = Path(os.path.relpath(output_dir / "leaderboard.svg", readme.resolve().parent)).as_posix()
+        head, rest = text.split(START, 1)
+        readme.write_text(head + START + "\n" + leaderboard_markdown(rows, image) + END + rest.split(END, 1)[1])
+    return rows
+
+
+__all__ = ["collect_rows", "leaderboard_markdown", "leaderboard_svg", "score_system_outputs", "split_of", "write_leaderboard"]
