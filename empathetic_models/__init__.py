@@ -8,6 +8,7 @@ the ``empathetic-response`` pipeline task.
 
 from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
 
+from modeling.configuration_case import CaseConfig
 from modeling.configuration_emocause import EmoCauseConfig
 from modeling.configuration_empathetic_transformer import EmpatheticTransformerConfig
 from modeling.configuration_kemp import KempConfig
@@ -15,6 +16,7 @@ from modeling.modeling_empathetic_transformer import (
     EmpatheticTransformerForConditionalGeneration,
     EmpatheticTransformerModel,
 )
+from modeling.modeling_case import CaseForConditionalGeneration, CaseModel
 from modeling.modeling_emocause import EmoCauseForConditionalGeneration, EmoCauseModel
 from modeling.modeling_kemp import KempForConditionalGeneration, KempModel
 
@@ -29,6 +31,7 @@ ARCHITECTURES = {
     ),
     "kemp": (KempConfig, KempModel, KempForConditionalGeneration),
     "emocause": (EmoCauseConfig, EmoCauseModel, EmoCauseForConditionalGeneration),
+    "case": (CaseConfig, CaseModel, CaseForConditionalGeneration),
 }
 
 for _model_type, (_config, _base, _lm) in ARCHITECTURES.items():
@@ -43,6 +46,9 @@ from . import pipelines  # noqa: E402, F401  (registers the "empathetic-response
 
 __all__ = [
     "ARCHITECTURES",
+    "CaseConfig",
+    "CaseForConditionalGeneration",
+    "CaseModel",
     "EmoCauseConfig",
     "EmoCauseForConditionalGeneration",
     "EmoCauseModel",

@@ -6,6 +6,7 @@ can bring their own. :func:`featurizer_for` is the one place where a ``model_typ
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -128,7 +129,10 @@ class KempFeaturizer(WordContextFeaturizer):
 
     model_input_names = ("input_ids", "attention_mask", "dialogue_state_ids", "concept_sources", "emotion_intensity")
 
-    def __init__(self, tokenizer: PreTrainedTokenizerBase, retriever: ConceptRetriever | None = None, max_source_length: int = 512, max_target_length: int = 128):
+    def __init__(
+        self, tokenizer: PreTrainedTokenizerBase, retriever: ConceptRetriever | None = None, max_source_length: int = 512,
+        max_target_length: int = 128, max_concepts: int | None = None,
+    ):  # fmt: skip
         if retriever is None:
             raise ValueError(
                 "KEMP needs its ConceptNet + NRC-VAD retrieval table: pass retriever= (built with ConceptRetriever from "
@@ -136,9 +140,10 @@ class KempFeaturizer(WordContextFeaturizer):
             )
         super().__init__(tokenizer, max_source_length, max_target_length)
         self.retriever = retriever
-        self.max_words = max_source_length - 1 - retriever.config.concepts_per_dialogue
+        self.max_concepts = retriever.config.concepts_per_dialogue if max_concepts is None else max_concepts
+        self.max_words = max_source_length - 1 - self.max_concepts
         if self.max_words < 1:
-            raise ValueError(f"max_source_length={max_source_length} leaves no room for words beside [CLS] and {retriever.config.concepts_per_dialogue} concepts")
+            raise ValueError(f"max_source_length={max_source_length} leaves no room for words beside [CLS] and {self.max_concepts} concepts")
 
     @classmethod
     def from_checkpoint(cls, tokenizer: PreTrainedTokenizerBase, checkpoint: str | Path, **kwargs):
@@ -233,7 +238,137 @@ class CauseLabelFeaturizer(WordContextFeaturizer):
         return batch
 
 
-FEATURIZERS = {"empathetic_transformer": WordContextFeaturizer, "kemp": KempFeaturizer, "emocause": CauseLabelFeaturizer}
+COMMONSENSE_FILE = "case_commonsense.json"  # how a CASE checkpoint's featurizer rebuilds its commonsense source
+
+
+class CaseFeaturizer(KempFeaturizer):
+    """CASE's inputs (case.txt §3.1): KEMP's vertex layout for the context and G_EC, keeping the ``max_concepts``
+    (N′) concepts of highest emotion intensity ω; and G_CS / the reactions from commonsense.
+
+    ``cs_input_ids`` (N, L): ``[CLS]`` + words of every G_CS vertex — u_0 = x_N, its sub-utterances, then up to
+    ``inferences_per_relation`` (l) inferences per (u_i, relation) for xIntent, xNeed, xWant, xEffect;
+    ``cs_vertex_types`` / ``cs_owners`` as :func:`modeling.graphs.cognition_graph` reads them;
+    ``reaction_ids`` (U, L): ``[CLS]`` + the xReact inferences of each u_i. Commonsense comes from the
+    ``cs_*`` columns of :func:`~empathetic_models.knowledge.annotate_commonsense` (task ``case``) when present,
+    else from ``commonsense`` (any :class:`~empathetic_models.knowledge.CommonsenseSource`), which is how
+    ``generate`` / ``chat`` / the pipeline handle new dialogues.
+    """
+
+    model_input_names = KempFeaturizer.model_input_names + (
+        "cs_input_ids", "cs_attention_mask", "cs_vertex_types", "cs_owners", "reaction_ids", "reaction_attention_mask",
+    )  # fmt: skip
+
+    def __init__(
+        self, tokenizer: PreTrainedTokenizerBase, retriever: ConceptRetriever | None = None, commonsense=None,
+        commonsense_spec: dict | None = None, max_concepts: int = 10, inferences_per_relation: int = 5,
+        max_vertex_length: int = 32, max_source_length: int = 512, max_target_length: int = 128,
+    ):  # fmt: skip
+        super().__init__(tokenizer, retriever, max_source_length, max_target_length, max_concepts)
+        self.inferences_per_relation, self.max_vertex_length = inferences_per_relation, max_vertex_length
+        self.commonsense, self.commonsense_spec = commonsense, commonsense_spec
+
+    @classmethod
+    def from_checkpoint(cls, tokenizer: PreTrainedTokenizerBase, checkpoint: str | Path, **kwargs):
+        """Restore the retrieval table, N′ / l / vertex length and, when its resources are reachable here, the
+        commonsense source the model was trained with (``case_commonsense.json``)."""
+        if Path(checkpoint).is_dir():
+            path = Path(checkpoint) / COMMONSENSE_FILE
+            path = path if path.is_file() else None
+        else:
+            path = cached_file(str(checkpoint), COMMONSENSE_FILE, _raise_exceptions_for_missing_entries=False)
+        saved = json.loads(Path(path).read_text()) if path else {"settings": {}, "commonsense": None}
+        featurizer = super().from_checkpoint(tokenizer, checkpoint, **{**saved["settings"], **kwargs})
+        spec = saved["commonsense"]
+        if spec and "commonsense" not in kwargs:
+            from .knowledge.commonsense import offline_commonsense
+
+            try:
+                featurizer.commonsense, featurizer.commonsense_spec = offline_commonsense(**spec), spec
+            except (FileNotFoundError, OSError) as error:
+                logger.warning("CASE's commonsense source %s is unavailable here (%s): new dialogues need annotated cs_* columns", spec, error)
+        return featurizer
+
+    def save_pretrained(self, folder: str | Path) -> None:
+        super().save_pretrained(folder)
+        settings = {"max_concepts": self.max_concepts, "inferences_per_relation": self.inferences_per_relation, "max_vertex_length": self.max_vertex_length}
+        blob = {"settings": settings, "commonsense": self.commonsense_spec}
+        (Path(folder) / COMMONSENSE_FILE).write_text(json.dumps(blob, indent=2) + "\n")
+
+    def encode_graph(self, context, roles=None, annotation=None):
+        features, truncated = super().encode_graph(context, roles, annotation)
+        concepts = [i for i, state in enumerate(features["dialogue_state_ids"]) if state == CONCEPT_STATE]
+        if len(concepts) > self.max_concepts:  # keep the N′ concepts of highest ω (ties: the earlier one)
+            drop = set(sorted(concepts, key=lambda i: -features["emotion_intensity"][i])[self.max_concepts :])
+            features = {k: [x for i, x in enumerate(v) if i not in drop] for k, v in features.items()}
+        return features, truncated
+
+    def _vertex(self, text: str) -> list[int]:
+        return [self.cls_id] + self._ids(text)[: self.max_vertex_length - 1]
+
+    def encode_commonsense(self, heads: Sequence[str], inferences: dict[str, Sequence[Sequence[str]]]) -> dict[str, list]:
+        """G_CS vertices and reaction sequences of one dialogue; ``inferences[relation][i]`` = tails for ``heads[i]``."""
+        from modeling.graphs import COGNITION_RELATIONS, KNOWLEDGE, SUB_UTTERANCE, UTTERANCE
+
+        l = self.inferences_per_relation  # noqa: E741  (the paper's name)
+        ids = [self._vertex(h) for h in heads]
+        types = [UTTERANCE] + [SUB_UTTERANCE] * (len(heads) - 1)
+        owners = list(range(len(heads)))
+        for i in range(len(heads)):
+            for r, relation in enumerate(COGNITION_RELATIONS):
+                for tail in inferences[relation][i][:l]:
+                    ids.append(self._vertex(tail))
+                    types.append(KNOWLEDGE + r)
+                    owners.append(i)
+        reactions = [self._vertex(" ".join(tails[:l])) for tails in inferences["xReact"]]
+        return {"cs_input_ids": ids, "cs_vertex_types": types, "cs_owners": owners, "reaction_ids": reactions}
+
+    def _commonsense_rows(self, contexts: Sequence[Sequence[str]], batch: dict | None = None) -> list[tuple]:
+        from .knowledge.commonsense import SOCIAL_RELATIONS
+        from .knowledge.commonsense_annotation import sub_utterances
+
+        if batch is not None and "cs_heads" in batch:
+            return [(batch["cs_heads"][n], {r: batch[f"cs_{r}"][n] for r in SOCIAL_RELATIONS}) for n in range(len(contexts))]
+        if self.commonsense is None:
+            raise ValueError(
+                "CASE needs commonsense: annotate the examples (empathetic_models.knowledge.annotate_commonsense, task 'case') "
+                "or give the featurizer a commonsense source (commonsense=...)"
+            )
+        heads = [sub_utterances(context[-1]) for context in contexts]
+        unique = list(dict.fromkeys(h for hs in heads for h in hs))
+        inferred = dict(zip(unique, self.commonsense.infer(unique, SOCIAL_RELATIONS, self.inferences_per_relation), strict=True))
+        return [(hs, {r: [inferred[h][r] for h in hs] for r in SOCIAL_RELATIONS}) for hs in heads]
+
+    def __call__(self, batch: dict[str, list]) -> dict[str, list]:
+        features = super().__call__(batch)
+        encoded = [self.encode_commonsense(*row) for row in self._commonsense_rows(batch["context"], batch)]
+        features.update({name: [e[name] for e in encoded] for name in encoded[0]})
+        return features
+
+    def pad(self, features: list[dict]) -> dict[str, torch.Tensor]:
+        batch = super().pad(features)
+        for name, mask_name in (("cs_input_ids", "cs_attention_mask"), ("reaction_ids", "reaction_attention_mask")):
+            rows = max(len(f[name]) for f in features)
+            width = max(len(seq) for f in features for seq in f[name])
+            ids = torch.full((len(features), rows, width), self.pad_id)
+            for b, f in enumerate(features):
+                for n, seq in enumerate(f[name]):
+                    ids[b, n, : len(seq)] = torch.tensor(seq)
+            batch[name], batch[mask_name] = ids, ids.ne(self.pad_id).long()
+        rows = batch["cs_input_ids"].shape[1]
+        batch["cs_vertex_types"] = torch.tensor([f["cs_vertex_types"] + [-1] * (rows - len(f["cs_vertex_types"])) for f in features])
+        batch["cs_owners"] = torch.tensor([f["cs_owners"] + [0] * (rows - len(f["cs_owners"])) for f in features])
+        return batch
+
+    def encode_dialogues(self, dialogues: Sequence[Sequence[str]]) -> dict[str, torch.Tensor]:
+        graphs = [self.encode_graph(d)[0] for d in dialogues]
+        for graph, row in zip(graphs, self._commonsense_rows(dialogues), strict=True):
+            graph.update(self.encode_commonsense(*row))
+        return self.pad(graphs)
+
+
+FEATURIZERS = {
+    "empathetic_transformer": WordContextFeaturizer, "kemp": KempFeaturizer, "emocause": CauseLabelFeaturizer, "case": CaseFeaturizer,
+}  # fmt: skip
 
 
 def featurizer_for(

@@ -20,6 +20,7 @@ from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 from transformers.generation import GenerationMixin
 
 from .configuration_kemp import KempConfig
+from .graphs import CONCEPT_STATE, emotional_context_graph
 from .layers import (
     EmpatheticEncoderOutput,
     EmpatheticPreTrainedModel,
@@ -34,32 +35,6 @@ from .layers import (
     padding_mask,
     shift_tokens_right,
 )
-
-CONCEPT_STATE = 2  # vertex state id of ConceptNet concepts (0 = speaker word, 1 = listener word)
-
-
-def emotional_context_graph(
-    attention_mask: torch.Tensor, vertex_states: torch.Tensor, concept_sources: torch.Tensor
-) -> torch.Tensor:
-    """Adjacency A of the emotional context graph, (B, S, S) bool, True = edge (used in both directions).
-
-    (i) temporary edges between successive context words, (ii) emotion edges between a word and its concepts
-    (``concept_sources`` holds the source word's vertex index for concepts), (iii) globality edges between
-    [CLS] (vertex 0) and every other vertex. Padding vertices only see themselves (keeps softmax rows finite).
-    """
-    valid = attention_mask.bool()
-    positions = torch.arange(valid.shape[1], device=valid.device)
-    is_concept = valid & vertex_states.eq(CONCEPT_STATE)
-    is_word = valid & ~is_concept & positions.ne(0)
-    successive = (positions[:, None] - positions[None, :]).abs().eq(1)
-    adjacency = successive & is_word[:, :, None] & is_word[:, None, :]  # (i)
-    emotion = is_concept[:, :, None] & concept_sources[:, :, None].eq(positions)  # (ii) concept → source word
-    adjacency = adjacency | emotion | emotion.transpose(1, 2)
-    is_global = positions.eq(0)
-    adjacency = adjacency | is_global[:, None] | is_global[None, :]  # (iii)
-    adjacency = adjacency & valid[:, :, None] & valid[:, None, :]
-    return adjacency | (torch.eye(valid.shape[1], dtype=torch.bool, device=valid.device) & ~valid[:, :, None])
-
 
 @dataclass
 class KempEncoderOutput(EmpatheticEncoderOutput):

@@ -37,18 +37,21 @@ from empathetic_models.cards import write_card
 from empathetic_models.data import load_empathetic_dialogues
 from empathetic_models.embeddings import load_glove_embeddings
 from empathetic_models.evaluation import write_results
-from empathetic_models.featurization import KempFeaturizer, featurizer_for
+from empathetic_models.featurization import CaseFeaturizer, KempFeaturizer, featurizer_for
 from empathetic_models.inference import evaluate_model
 from empathetic_models.knowledge import (
     ConceptIndex,
     ConceptRetriever,
+    RetrievalConfig,
     VADLexicon,
+    annotate_commonsense,
     annotate_concepts,
+    offline_commonsense,
 )
 from empathetic_models.knowledge.causes import CauseDetector, annotate_causes
 from empathetic_models.provenance import provenance
 from empathetic_models.tokenization import build_word_tokenizer, vocabulary_texts
-from training.callbacks import ReasonerPretrainingCallback
+from training.callbacks import PretrainingPhaseCallback
 from training.collators import EmpatheticDataCollator
 from training.trainer import EmpatheticTrainer
 
@@ -62,10 +65,14 @@ class ModelArguments:
     model_name_or_path: str | None = field(default=None, metadata={"help": "start from this checkpoint (folder or hub id) instead of random weights"})
     model_config: str | None = field(default=None, metadata={"help": 'JSON dict of config overrides, e.g. \'{"d_model": 300}\''})
     embeddings: str | None = field(default=None, metadata={"help": "GloVe-format text file to initialise word embeddings"})
-    conceptnet: str | None = field(default=None, metadata={"help": "KEMP: ConceptNet 5 assertions CSV or ConceptNet 4 TSV (.gz ok)"})
-    vad_lexicon: str | None = field(default=None, metadata={"help": "KEMP: NRC-VAD-Lexicon.txt"})
+    conceptnet: str | None = field(default=None, metadata={"help": "kemp, case: ConceptNet 5 assertions CSV or ConceptNet 4 TSV (.gz ok)"})
+    vad_lexicon: str | None = field(default=None, metadata={"help": "kemp, case: NRC-VAD-Lexicon.txt"})
     cause_detector: str | None = field(default=None, metadata={"help": "emocause: cause detector (training.train_cause_detector output) that annotates ED"})
     reasoner_pretraining_steps: int = field(default=0, metadata={"help": "emocause: first train the emotion reasoner alone (L_r) for this many steps"})
+    atomic: list[str] | None = field(default=None, metadata={"help": "case: ATOMIC tuple files for commonsense by retrieval (see empathetic-models knowledge)"})
+    comet: str | None = field(default=None, metadata={"help": "case: a COMET-ATOMIC2020 checkpoint (hub id or path) for commonsense instead"})
+    commonsense_encoder: str | None = field(default=None, metadata={"help": "case: sentence encoder of ATOMIC retrieval (default all-MiniLM-L6-v2)"})
+    bow_pretraining_steps: int = field(default=0, metadata={"help": "case: first train L_BOW alone (the knowledge discernment) for this many steps"})
     min_word_frequency: int = field(default=1, metadata={"help": "words seen fewer times in train map to [UNK]"})
 
 
@@ -153,13 +160,21 @@ def build_featurizer(model, tokenizer, model_args: ModelArguments, data_args: Da
     model_type = model.config.model_type
     if checkpoint:
         return featurizer_for(model_type, tokenizer, checkpoint=checkpoint, **lengths)
-    if model_type != "kemp":
+    if model_type not in ("kemp", "case"):
         return featurizer_for(model_type, tokenizer, **lengths)
     if not (model_args.conceptnet and model_args.vad_lexicon):
-        raise SystemExit("KEMP needs --conceptnet (a ConceptNet dump) and --vad_lexicon (NRC-VAD-Lexicon.txt)")
+        raise SystemExit(f"{model_type} needs --conceptnet (a ConceptNet dump) and --vad_lexicon (NRC-VAD-Lexicon.txt)")
     index, lexicon = ConceptIndex.from_file(model_args.conceptnet), VADLexicon.from_file(model_args.vad_lexicon)
-    retriever = ConceptRetriever(index, lexicon, vocabulary=tokenizer.get_vocab())
-    return featurizer_for(model_type, tokenizer, retriever=retriever, **lengths)
+    if model_type == "kemp":
+        return featurizer_for(model_type, tokenizer, retriever=ConceptRetriever(index, lexicon, vocabulary=tokenizer.get_vocab()), **lengths)
+    # CASE ranks all retrieved concepts by ω and keeps N′: retrieve without KEMP's per-dialogue cap
+    retriever = ConceptRetriever(index, lexicon, vocabulary=tokenizer.get_vocab(), config=RetrievalConfig(concepts_per_dialogue=10**6))
+    if not (model_args.atomic or model_args.comet):
+        raise SystemExit("case needs commonsense: --atomic ATOMIC tuple files (retrieval) or --comet a COMET-ATOMIC2020 checkpoint")
+    spec = {"comet": model_args.comet} if model_args.comet else {"atomic": model_args.atomic, "encoder": model_args.commonsense_encoder}
+    c = model.config
+    return featurizer_for(model_type, tokenizer, retriever=retriever, commonsense=offline_commonsense(**spec), commonsense_spec=spec,
+                          max_concepts=c.max_concepts, inferences_per_relation=c.inferences_per_relation, **lengths)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -198,6 +213,10 @@ def main(argv: list[str] | None = None) -> dict:
             cache_dir = data_args.knowledge_cache_dir or Path(datasets.config.HF_DATASETS_CACHE) / "empathetic_models_concepts"
             for split in ("train", "valid"):
                 raw[split] = annotate_concepts(raw[split], featurizer.retriever, cache_dir, data_args.preprocessing_num_workers)
+        if isinstance(featurizer, CaseFeaturizer) and featurizer.commonsense is not None:  # CASE's COMET-style inferences
+            cache_dir = data_args.knowledge_cache_dir or Path(datasets.config.HF_DATASETS_CACHE) / "empathetic_models_commonsense"
+            for split in ("train", "valid"):
+                raw[split] = annotate_commonsense(raw[split], featurizer.commonsense, "case", cache_dir, featurizer.inferences_per_relation)
         features = {
             split: raw[split].map(featurizer, batched=True, remove_columns=raw[split].column_names, desc=f"featurizing {split}")
             for split in ("train", "valid")
@@ -205,7 +224,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     callbacks = []
     if model_args.reasoner_pretraining_steps:
-        callbacks.append(ReasonerPretrainingCallback(model_args.reasoner_pretraining_steps))
+        callbacks.append(PretrainingPhaseCallback("reasoner_pretraining", model_args.reasoner_pretraining_steps))
+    if model_args.bow_pretraining_steps:
+        callbacks.append(PretrainingPhaseCallback("bow_pretraining", model_args.bow_pretraining_steps))
     if eval_args.early_stopping_patience and training_args.load_best_model_at_end:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=eval_args.early_stopping_patience))
     trainer = EmpatheticTrainer(
@@ -239,6 +260,8 @@ def main(argv: list[str] | None = None) -> dict:
         run_info["knowledge_source"] = f"{featurizer.retriever.source}; NRC-VAD emotion intensities"
     if model_args.cause_detector:
         run_info["knowledge_source"] = f"emotion causes by the detector {model_args.cause_detector}"
+    if isinstance(featurizer, CaseFeaturizer) and featurizer.commonsense is not None:
+        run_info["knowledge_source"] += f"; commonsense: {featurizer.commonsense.name}"
     if not trainer.is_world_process_zero():
         return run_info
     (output_dir / "run_info.json").write_text(json.dumps(run_info, indent=2) + "\n")

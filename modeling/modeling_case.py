@@ -1,0 +1,488 @@
+"""CASE (Zhou et al., ACL 2023): aligning coarse-to-fine cognition and affection (case.txt).
+
+(1) Graph encoding (§3.1): the commonsense cognition graph G_CS (u_0 = x_N, its sub-utterances and their
+    xIntent/xNeed/xWant/xEffect inferences; vertices initialised by the cognition encoder's [CLS], encoded by
+    the Relation-Enhanced Graph Transformer, eqs. 1–2) and the emotional concept graph G_EC ([CLS] + context
+    words + ConceptNet concepts; vanilla graph transformer, emotion intensity superimposed).
+(2) Coarse-to-fine alignment (§3.2): context encoder → S_X, s_X; knowledge discernment priors (eqs. 3–4) and
+    posteriors from the response (5–6), L_KL (7), L_BOW (8), L_coarse (9–10); reactions K^xReact_i → er_i and
+    L_fine (11–12); L_align (13); emotion from r_aff (14–17).
+(3) Empathy-aware decoder (§3.3): S'_X (18); each layer attends K_CS and K_EC between its self-attention and
+    its attention to S'_X; L_gen (19); L = γ1 L_align + γ2 L_emo + γ3 L_gen + γ4 L_div (CEM's diversity loss).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+from transformers.cache_utils import DynamicCache, EncoderDecoderCache
+from transformers.generation import GenerationMixin
+
+from .configuration_case import CaseConfig
+from .graphs import (
+    CONCEPT_STATE,
+    KNOWLEDGE,
+    NUM_COGNITION_EDGE_RELATIONS,
+    GraphTransformerLayer,
+    cognition_graph,
+    emotional_context_graph,
+)
+from .layers import (
+    EmpatheticEncoderOutput,
+    EmpatheticPreTrainedModel,
+    EmpatheticSeq2SeqLMOutput,
+    EmpatheticSeq2SeqModelOutput,
+    FeedForward,
+    MultiHeadAttention,
+    ScaledWordEmbedding,
+    SinusoidalPositions,
+    TransformerEncoderStack,
+    causal_self_mask,
+    padding_mask,
+    shift_tokens_right,
+)
+
+LISTENER_STATE = 1
+
+
+def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Softmax over the last dim restricted to ``mask``; all-zero where a row has no valid entry."""
+    probs = scores.float().masked_fill(~mask, float("-inf")).softmax(-1)
+    return torch.where(mask.any(-1, keepdim=True), probs, torch.zeros_like(probs))
+
+
+def mutual_information_loss(scores: torch.Tensor, positives: torch.Tensor) -> torch.Tensor:
+    """−[2 f(a, b) − log Σ_b̃ exp f(a, b̃) − log Σ_ã exp f(ã, b)] averaged over the positive pairs (eqs. 9, 11):
+    ``scores`` (A, B') = f for every pair, ``positives`` (A,) the column of each row's positive."""
+    rows = torch.arange(scores.shape[0], device=scores.device)
+    positive = scores[rows, positives]
+    return -(2 * positive - scores.logsumexp(-1) - scores.logsumexp(0)[positives]).mean()
+
+
+@dataclass
+class CaseEncoderOutput(EmpatheticEncoderOutput):
+    """``last_hidden_state`` is S'_X (eq. 18), what the decoder's last cross-attention reads."""
+
+    context_mask: torch.Tensor | None = None  # (B, S) context words ([CLS] included, concepts excluded)
+    cognition: torch.FloatTensor | None = None  # (B, N, D) cs_i of G_CS
+    knowledge_mask: torch.Tensor | None = None  # (B, N) which G_CS vertices are inferences (K_CS)
+    cognition_owners: torch.LongTensor | None = None  # (B, N) utterance vertex of each inference
+    concepts: torch.FloatTensor | None = None  # (B, S) ec_i of G_EC
+    concept_mask: torch.Tensor | None = None  # (B, S)
+    reactions: torch.FloatTensor | None = None  # (B, U) er_i
+    cognition_prior: torch.FloatTensor | None = None  # (B, N) P_CS(cs_i | X), eq. 4
+    concept_prior: torch.FloatTensor | None = None  # (B, S) P_EC(ec_i | X)
+    cognition_summary: torch.FloatTensor | None = None  # (B, D) r_cog, eq. 3
+    emotion_summary: torch.FloatTensor | None = None  # (B, D) r_emo
+    emotion_logits: torch.FloatTensor | None = None  # (B, q) eq. 16 (before softmax)
+
+
+@dataclass
+class CaseSeq2SeqLMOutput(EmpatheticSeq2SeqLMOutput):
+    bow_loss: torch.FloatTensor | None = None  # eq. 8
+    kl_loss: torch.FloatTensor | None = None  # eq. 7
+    coarse_loss: torch.FloatTensor | None = None  # eq. 9
+    fine_loss: torch.FloatTensor | None = None  # eq. 11
+    diversity_loss: torch.FloatTensor | None = None  # CEM's L_div
+
+
+class CasePreTrainedModel(EmpatheticPreTrainedModel):
+    config_class = CaseConfig
+    config: CaseConfig
+
+
+def _stack(config: CaseConfig, layers: int) -> TransformerEncoderStack:
+    sized = copy.deepcopy(config)
+    sized.encoder_layers = layers
+    return TransformerEncoderStack(sized)
+
+
+class CaseEncoder(nn.Module):
+    """Graph encoding, context encoding, knowledge discernment priors, reactions and emotion (§3.1–3.2)."""
+
+    def __init__(self, config: CaseConfig, embed_tokens: nn.Embedding):
+        super().__init__()
+        d = config.d_model
+        self.config = config
+        self.embed_tokens = embed_tokens
+        self.embed_positions = SinusoidalPositions(config.max_position_embeddings, d)
+        self.embed_states = nn.Embedding(config.num_dialogue_states, d)  # speaker / listener words of the context
+        self.embed_vertex_types = nn.Embedding(2, d)  # G_EC: word or emotional concept
+        self.intensity = nn.Linear(1, d, bias=False)  # superimposes ω(v_i) on ec_i
+        self.dropout = nn.Dropout(config.embedding_dropout)
+        self.context_encoder = TransformerEncoderStack(config)
+        self.cognition_encoder = _stack(config, config.cognition_layers)
+        self.cognition_graph = nn.ModuleList(GraphTransformerLayer(config, NUM_COGNITION_EDGE_RELATIONS) for _ in range(config.graph_layers))
+        self.concept_graph = nn.ModuleList(GraphTransformerLayer(config) for _ in range(config.graph_layers))
+        self.graph_norms = nn.ModuleList(nn.LayerNorm(d) for _ in range(2))
+        self.cognition_query = nn.Sequential(nn.Linear(d, d), nn.Tanh())  # φ_CS of eq. 4
+        self.concept_query = nn.Sequential(nn.Linear(d, d), nn.Tanh())  # φ_EC
+        self.reaction_encoder = _stack(config, config.reaction_layers)
+        self.reaction_fusion = nn.Linear(2 * d, d)  # S_X[j] ⊕ her_i → d
+        self.reaction_context_encoder = _stack(config, config.reaction_layers)
+        self.affect_gate = nn.Linear(2 * d, 1)  # w_aff of eq. 15
+        self.emotion_head = nn.Linear(d, config.num_labels)  # W_emo of eq. 16
+        self.context_fusion = nn.Linear(3 * d, d)  # MLP of eq. 18
+
+    def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
+        return self.embed_tokens(input_ids) + self.embed_positions(input_ids.shape[-1])
+
+    def encode_sentences(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, encoder: TransformerEncoderStack) -> torch.Tensor:
+        """(..., L) ids → (..., L, D) states of ``encoder``, each sequence encoded alone."""
+        shape = input_ids.shape
+        states = encoder(self.dropout(self.embed(input_ids.reshape(-1, shape[-1]))), attention_mask.reshape(-1, shape[-1]))
+        return states.view(*shape, -1)
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor,  # (B, S) [CLS] context words, then concepts (KEMP's layout)
+        attention_mask: torch.Tensor | None = None,
+        dialogue_state_ids: torch.LongTensor | None = None,  # (B, S) 0 speaker, 1 listener, 2 concept
+        concept_sources: torch.LongTensor | None = None,  # (B, S)
+        emotion_intensity: torch.FloatTensor | None = None,  # (B, S) ω
+        cs_input_ids: torch.LongTensor | None = None,  # (B, N, L) [CLS] + words of every G_CS vertex
+        cs_attention_mask: torch.Tensor | None = None,  # (B, N, L)
+        cs_vertex_types: torch.LongTensor | None = None,  # (B, N) see modeling.graphs.cognition_graph
+        cs_owners: torch.LongTensor | None = None,  # (B, N)
+        reaction_ids: torch.LongTensor | None = None,  # (B, U, L_r) [CLS] + the xReact inferences of u_i
+        reaction_attention_mask: torch.Tensor | None = None,  # (B, U, L_r)
+        **kwargs,
+    ) -> CaseEncoderOutput:
+        if cs_input_ids is None or reaction_ids is None:
+            raise ValueError("CASE needs its commonsense inputs (cs_input_ids, cs_vertex_types, cs_owners, reaction_ids): use CaseFeaturizer")
+        c = self.config
+        valid = (torch.ones_like(input_ids) if attention_mask is None else attention_mask).bool()
+        states = torch.zeros_like(input_ids) if dialogue_state_ids is None else dialogue_state_ids
+        sources = torch.full_like(input_ids, -1) if concept_sources is None else concept_sources
+        intensity = torch.zeros(input_ids.shape, device=input_ids.device) if emotion_intensity is None else emotion_intensity
+        is_concept = valid & states.eq(CONCEPT_STATE)
+        context_mask = valid & ~is_concept
+
+        # context encoder: [CLS] ⊕ x_1 ⊕ … ⊕ x_N → S_X, s_X (§3.2)
+        words = self.embed(input_ids)
+        context = self.context_encoder(self.dropout(words + self.embed_states(states.masked_fill(is_concept, 0))), context_mask)
+        s_x = context[:, 0]
+
+        # G_EC: token + position + type embeddings, vanilla graph transformer, ω superimposed
+        concepts = self.dropout(words + self.embed_vertex_types(is_concept.long()))
+        if c.use_concept_graph:
+            edges = emotional_context_graph(valid, states, sources, self_loops=True)
+            for layer in self.concept_graph:
+                concepts = layer(concepts, edges)
+            concepts = self.graph_norms[0](concepts)
+        concepts = concepts + self.intensity(intensity[..., None].to(concepts.dtype))
+
+        # G_CS: [CLS] of the cognition encoder per vertex, then the relation-enhanced graph transformer (eqs. 1–2)
+        cs_mask = cs_input_ids.ne(self.embed_tokens.padding_idx) if cs_attention_mask is None else cs_attention_mask
+        cognition = self.encode_sentences(cs_input_ids, cs_mask, self.cognition_encoder)[:, :, 0]
+        if c.use_cognition_graph:
+            relations = cognition_graph(cs_vertex_types, cs_owners)
+            for layer in self.cognition_graph:
+                cognition = layer(cognition, relations)
+            cognition = self.graph_norms[1](cognition)
+        knowledge_mask = cs_vertex_types.ge(KNOWLEDGE)
+
+        # knowledge discernment priors (eqs. 3–4) and their summaries r_cog, r_emo
+        cognition_prior = masked_softmax(torch.einsum("bnd,bd->bn", cognition, self.cognition_query(s_x)), knowledge_mask)
+        concept_prior = masked_softmax(torch.einsum("bsd,bd->bs", concepts, self.concept_query(s_x)), valid)
+        r_cog = torch.einsum("bn,bnd->bd", cognition_prior.to(cognition.dtype), cognition)
+        r_emo = torch.einsum("bs,bsd->bd", concept_prior.to(concepts.dtype), concepts)
+
+        # emotional reactions: mean-pooled H^er_i joined with S_X token-wise, a second encoder, [CLS] → er_i
+        r_mask = reaction_ids.ne(self.embed_tokens.padding_idx) if reaction_attention_mask is None else reaction_attention_mask
+        pooled_mask = r_mask[..., None].to(context.dtype)
+        her = (self.encode_sentences(reaction_ids, r_mask, self.reaction_encoder) * pooled_mask).sum(2) / pooled_mask.sum(2).clamp_min(1)
+        b, u, s = *her.shape[:2], context.shape[1]
+        joined = torch.cat([context[:, None].expand(b, u, s, -1), her[:, :, None].expand(b, u, s, -1)], dim=-1)
+        fused = self.reaction_context_encoder(self.reaction_fusion(joined).view(b * u, s, -1), context_mask.repeat_interleave(u, 0))
+        reactions = fused[:, 0].view(b, u, -1)
+
+        # emotion prediction (eqs. 14–16): r_aff gates r_emo and er_0
+        mu = torch.sigmoid(self.affect_gate(torch.cat([r_emo, reactions[:, 0]], dim=-1)))
+        r_aff = mu * r_emo + (1 - mu) * reactions[:, 0]
+        fused_context = F.relu(self.context_fusion(torch.cat([context, r_cog[:, None].expand_as(context), r_aff[:, None].expand_as(context)], -1)))  # eq. 18
+        return CaseEncoderOutput(
+            last_hidden_state=fused_context,
+            context_mask=context_mask,
+            cognition=cognition,
+            knowledge_mask=knowledge_mask,
+            cognition_owners=cs_owners,
+            concepts=concepts,
+            concept_mask=valid,
+            reactions=reactions,
+            cognition_prior=cognition_prior,
+            concept_prior=concept_prior,
+            cognition_summary=r_cog,
+            emotion_summary=r_emo,
+            emotion_logits=self.emotion_head(r_aff),
+        )
+
+
+class CaseDecoderLayer(nn.Module):
+    """Self-attention, attention to K_CS, attention to K_EC, attention to S'_X, FFN (§3.3), pre-norm."""
+
+    def __init__(self, config: CaseConfig, layer_idx: int):
+        super().__init__()
+        d, h, a, p = config.d_model, config.num_heads, config.attention_dim, config.attention_dropout
+        self.self_attn = MultiHeadAttention(d, h, a, p, layer_idx)
+        self.cognition_attn = MultiHeadAttention(d, h, a, p)  # small key sets: recomputed per step, not cached
+        self.concept_attn = MultiHeadAttention(d, h, a, p)
+        self.context_attn = MultiHeadAttention(d, h, a, p, layer_idx)  # cached like any cross-attention
+        self.ffn = FeedForward(d, config.ffn_dim, config.dropout)
+        self.norms = nn.ModuleList(nn.LayerNorm(d) for _ in range(5))
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, hidden, encoder_outputs: CaseEncoderOutput, masks, self_mask, is_causal, past_key_values):
+        knowledge_mask, concept_mask, context_mask = masks
+        h = self.self_attn(self.norms[0](hidden), attention_mask=self_mask, is_causal=is_causal, past_key_values=past_key_values)
+        hidden = hidden + self.dropout(h)
+        hidden = hidden + self.dropout(self.cognition_attn(self.norms[1](hidden), encoder_outputs.cognition, knowledge_mask))
+        hidden = hidden + self.dropout(self.concept_attn(self.norms[2](hidden), encoder_outputs.concepts, concept_mask))
+        h = self.context_attn(
+            self.norms[3](hidden), key_value_states=encoder_outputs.last_hidden_state, attention_mask=context_mask,
+            past_key_values=past_key_values,
+        )  # fmt: skip
+        hidden = hidden + self.dropout(h)
+        return hidden + self.dropout(self.ffn(self.norms[4](hidden)))
+
+
+class CaseDecoder(nn.Module):
+    def __init__(self, config: CaseConfig, embed_tokens: nn.Embedding):
+        super().__init__()
+        self.embed_tokens = embed_tokens
+        self.embed_positions = SinusoidalPositions(config.max_position_embeddings, config.d_model)
+        self.dropout = nn.Dropout(config.embedding_dropout)
+        self.layers = nn.ModuleList(CaseDecoderLayer(config, i) for i in range(config.decoder_layers))
+        self.layer_norm = nn.LayerNorm(config.d_model)
+
+    def forward(self, input_ids, encoder_outputs: CaseEncoderOutput, past_key_values=None):
+        offset = past_key_values.get_seq_length() if past_key_values is not None else 0
+        hidden = self.dropout(self.embed_tokens(input_ids) + self.embed_positions(input_ids.shape[1], offset))
+        is_causal, self_mask = causal_self_mask(input_ids.shape[1], offset, input_ids.device)
+        # an empty K_CS (no inference retrieved) is attended as if its first vertex were valid: its weight is then
+        # on a padding vertex whose state is the cognition encoder's output for [PAD] — harmless and finite
+        knowledge = encoder_outputs.knowledge_mask.clone()
+        knowledge[:, 0] |= ~knowledge.any(-1)
+        masks = (padding_mask(knowledge), padding_mask(encoder_outputs.concept_mask), padding_mask(encoder_outputs.context_mask))
+        for layer in self.layers:
+            hidden = layer(hidden, encoder_outputs, masks, self_mask, is_causal, past_key_values)
+        return self.layer_norm(hidden)
+
+
+class CaseModel(CasePreTrainedModel):
+    """Bare CASE encoder-decoder (``AutoModel``)."""
+
+    _tied_weights_keys = {"encoder.embed_tokens.weight": "shared.weight", "decoder.embed_tokens.weight": "shared.weight"}
+
+    def __init__(self, config: CaseConfig):
+        super().__init__(config)
+        self.shared = ScaledWordEmbedding(config.vocab_size, config.d_model, config.pad_token_id, config.scale_embedding)
+        self.encoder = CaseEncoder(config, self.shared)
+        self.decoder = CaseDecoder(config, self.shared)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.shared
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.shared = self.encoder.embed_tokens = self.decoder.embed_tokens = value
+
+    def get_encoder(self) -> CaseEncoder:
+        return self.encoder
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        decoder_input_ids: torch.LongTensor | None = None,
+        encoder_outputs: CaseEncoderOutput | None = None,
+        cache: EncoderDecoderCache | None = None,
+        use_cache: bool | None = None,
+        past_key_values: EncoderDecoderCache | None = None,  # the name transformers < 5.24 passes
+        **kwargs,  # the encoder's inputs (see CaseEncoder.forward)
+    ) -> EmpatheticSeq2SeqModelOutput:
+        if encoder_outputs is None:
+            if input_ids is None:
+                raise ValueError("pass input_ids and CASE's knowledge inputs, or encoder_outputs")
+            encoder_outputs = self.encoder(input_ids, **kwargs)
+        elif not isinstance(encoder_outputs, CaseEncoderOutput):
+            raise TypeError(f"CASE needs the CaseEncoderOutput of its own encoder, got {type(encoder_outputs).__name__}")
+        if decoder_input_ids is None:
+            raise ValueError("pass decoder_input_ids, or labels to CaseForConditionalGeneration")
+        cache = cache if cache is not None else past_key_values
+        use_cache = self.config.use_cache if use_cache is None else use_cache
+        if use_cache and cache is None and not self.training:
+            cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
+        hidden = self.decoder(decoder_input_ids, encoder_outputs, cache)
+        return EmpatheticSeq2SeqModelOutput(
+            last_hidden_state=hidden, cache=cache if use_cache else None, encoder_last_hidden_state=encoder_outputs.last_hidden_state
+        )
+
+
+ENCODER_INPUTS = (
+    "attention_mask", "dialogue_state_ids", "concept_sources", "emotion_intensity", "cs_input_ids", "cs_attention_mask",
+    "cs_vertex_types", "cs_owners", "reaction_ids", "reaction_attention_mask",
+)  # fmt: skip
+
+
+class CaseForConditionalGeneration(CasePreTrainedModel, GenerationMixin):
+    """CASE with its losses: L = γ1 (L_BOW + L_KL + L_coarse + α L_fine) + γ2 L_emo + γ3 L_gen + γ4 L_div.
+
+    ``bow_pretraining = True`` (set by :class:`training.callbacks.PhaseCallback`) trains L_BOW alone, the
+    paper's first phase. ``token_frequency`` counts the tokens the model predicted in training (CEM's
+    diversity weights; summed over processes, saved with the weights)."""
+
+    _tied_weights_keys = {"lm_head.weight": "model.shared.weight"}
+
+    def __init__(self, config: CaseConfig):
+        super().__init__(config)
+        d = config.d_model
+        self.model = CaseModel(config)
+        self.lm_head = nn.Linear(d, config.vocab_size, bias=False)
+        self.bow_head = nn.Sequential(nn.Linear(2 * d, d), nn.ReLU(), nn.Linear(d, config.vocab_size))  # η of eq. 8
+        self.coarse_scorer = nn.Linear(d, d, bias=False)  # W^coarse of eq. 10
+        self.fine_scorer = nn.Linear(d, d, bias=False)  # W^fine of eq. 12
+        self.register_buffer("token_frequency", torch.zeros(config.vocab_size))
+        self.bow_pretraining = False
+        self.post_init()
+        self.generation_config.max_new_tokens = 30  # "the maximum decoding step is set to 30"
+
+    def get_encoder(self) -> CaseEncoder:
+        return self.model.encoder
+
+    def get_output_embeddings(self) -> nn.Linear:
+        return self.lm_head
+
+    def set_output_embeddings(self, value: nn.Linear) -> None:
+        self.lm_head = value
+
+    def _response_summaries(self, labels: torch.Tensor, encoder_outputs: CaseEncoderOutput):
+        """Posteriors P_CS(cs_i | Y), P_EC(ec_i | Y) (eqs. 5–6) from [CLS] ⊕ Y through the cognition and context encoders."""
+        c, encoder = self.config, self.model.encoder
+        response = labels.masked_fill(labels.eq(-100), c.pad_token_id)
+        response = torch.cat([torch.full_like(response[:, :1], c.cls_token_id), response], dim=1)
+        mask = response.ne(c.pad_token_id)
+        s_cog = encoder.encode_sentences(response, mask, encoder.cognition_encoder)[:, 0]
+        words = encoder.embed(response) + encoder.embed_states(torch.full_like(response, LISTENER_STATE))
+        s_ctx = encoder.context_encoder(words, mask)[:, 0]
+        cognition_post = masked_softmax(torch.einsum("bnd,bd->bn", encoder_outputs.cognition, s_cog), encoder_outputs.knowledge_mask)
+        concept_post = masked_softmax(torch.einsum("bsd,bd->bs", encoder_outputs.concepts, s_ctx), encoder_outputs.concept_mask)
+        return cognition_post, concept_post
+
+    def alignment_losses(self, labels: torch.Tensor, encoder_outputs: CaseEncoderOutput) -> dict[str, torch.Tensor]:
+        """L_BOW, L_KL, L_coarse, L_fine (eqs. 7–12) as enabled by the config."""
+        c, out = self.config, encoder_outputs
+        cognition_post, concept_post = self._response_summaries(labels, out)
+        losses = {}
+
+        def kl(post, prior):  # Σ_i P(·|Y) log P(·|Y) / P(·|X), mean over the batch
+            terms = post * (post.clamp_min(1e-12).log() - prior.clamp_min(1e-12).log())
+            return terms.sum(-1).mean()
+
+        losses["kl_loss"] = kl(cognition_post, out.cognition_prior) + kl(concept_post, out.concept_prior)  # eq. 7
+        r_cog = torch.einsum("bn,bnd->bd", cognition_post.to(out.cognition.dtype), out.cognition)  # r'_cog
+        r_emo = torch.einsum("bs,bsd->bd", concept_post.to(out.concepts.dtype), out.concepts)  # r'_emo
+        log_bow = self.bow_head(torch.cat([r_cog, r_emo], dim=-1)).float().log_softmax(-1)  # η, (B, V)
+        bag = labels.ne(-100) & labels.ne(c.eos_token_id)
+        losses["bow_loss"] = -(log_bow.gather(-1, labels.clamp_min(0)) * bag).sum() / bag.sum().clamp_min(1)  # eq. 8
+        if c.use_coarse_alignment:  # eq. 9 with in-batch negatives; f = σ(a^T W b), eq. 10
+            scores = torch.sigmoid(out.cognition_summary.float() @ self.coarse_scorer(out.emotion_summary).float().T)
+            losses["coarse_loss"] = mutual_information_loss(scores, torch.arange(scores.shape[0], device=scores.device))
+        if c.use_fine_alignment:  # eq. 11: each inference cs^r_{i,j} with the reaction er_i of its utterance
+            b, u = out.reactions.shape[:2]
+            knowledge = out.knowledge_mask.reshape(-1)
+            if knowledge.any():
+                inferences = out.cognition.reshape(-1, out.cognition.shape[-1])[knowledge]
+                owners = (out.cognition_owners + torch.arange(b, device=labels.device)[:, None] * u).reshape(-1)[knowledge]
+                reactions = self.fine_scorer(out.reactions.reshape(b * u, -1))
+                scores = torch.sigmoid(inferences.float() @ reactions.float().T)  # eq. 12 for every pair in the batch
+                losses["fine_loss"] = mutual_information_loss(scores, owners)
+            else:
+                losses["fine_loss"] = out.reactions.sum() * 0.0
+        return losses
+
+    def diversity_loss(self, log_probs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """CEM's L_div: NLL with per-token weights that fall linearly with the token's relative frequency among the
+        model's own predictions so far (the most frequent gets 0); weights normalised to mean 1."""
+        steps = labels.ne(-100)
+        if self.training:
+            predicted = log_probs.argmax(-1)[steps]
+            counts = torch.bincount(predicted, minlength=self.config.vocab_size).to(self.token_frequency.dtype)
+            counts[self.config.eos_token_id] = 0
+            if dist.is_available() and dist.is_initialized():
+                dist.all_reduce(counts)
+            self.token_frequency += counts
+        frequency = self.token_frequency
+        if frequency.sum() > 0:
+            relative = frequency / frequency.sum()
+            weight = 1 - relative / relative.max()
+            weight = weight / weight.sum() * weight.numel()
+        else:
+            weight = torch.ones_like(frequency)
+        nll = -log_probs.gather(-1, labels.clamp_min(0)[..., None]).squeeze(-1)
+        return (weight[labels.clamp_min(0)] * nll * steps).sum() / steps.sum().clamp_min(1)
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        decoder_input_ids: torch.LongTensor | None = None,
+        encoder_outputs: CaseEncoderOutput | None = None,
+        cache: EncoderDecoderCache | None = None,
+        labels: torch.LongTensor | None = None,  # (B, T) response ids + EOS, -100 = ignored
+        emotion_labels: torch.LongTensor | None = None,  # (B,)
+        use_cache: bool | None = None,
+        past_key_values: EncoderDecoderCache | None = None,
+        **kwargs,  # the encoder's inputs (see CaseEncoder.forward)
+    ) -> CaseSeq2SeqLMOutput:
+        if labels is not None and decoder_input_ids is None:
+            decoder_input_ids = shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
+            use_cache = False
+        if encoder_outputs is None:
+            if input_ids is None:
+                raise ValueError("pass input_ids and CASE's knowledge inputs, or encoder_outputs")
+            encoder_outputs = self.model.encoder(input_ids, **{k: v for k, v in kwargs.items() if k in ENCODER_INPUTS})
+        outputs = self.model(
+            decoder_input_ids=decoder_input_ids, encoder_outputs=encoder_outputs,
+            cache=cache if cache is not None else past_key_values, use_cache=use_cache,
+        )  # fmt: skip
+        log_probs = self.lm_head(outputs.last_hidden_state).float().log_softmax(-1)
+        c, losses = self.config, {}
+        if labels is not None:
+            if c.use_alignment:
+                losses.update(self.alignment_losses(labels, encoder_outputs))
+            if self.bow_pretraining and "bow_loss" not in losses:
+                raise ValueError("the L_BOW pre-training phase needs use_alignment=True")
+            if not self.bow_pretraining:
+                steps = labels.ne(-100)
+                nll = -log_probs.gather(-1, labels.clamp_min(0)[..., None]).squeeze(-1)
+                smoothing = c.label_smoothing if self.training else 0.0
+                if smoothing:
+                    nll = (1 - smoothing) * nll - smoothing * log_probs.mean(-1)
+                losses["generation_loss"] = (nll * steps).sum() / steps.sum().clamp_min(1)  # eq. 19
+                if c.diversity_loss_weight:
+                    losses["diversity_loss"] = self.diversity_loss(log_probs, labels)
+        if emotion_labels is not None and not self.bow_pretraining:
+            losses["emotion_loss"] = F.cross_entropy(encoder_outputs.emotion_logits.float(), emotion_labels)  # eq. 17
+        loss = None
+        if self.bow_pretraining and losses:
+            loss = losses["bow_loss"]  # phase 1
+        elif losses:
+            alignment = {"bow_loss": 1.0, "kl_loss": 1.0, "coarse_loss": 1.0, "fine_loss": c.fine_alignment_weight}  # eq. 13
+            weights = {name: c.alignment_loss_weight * w for name, w in alignment.items()}
+            weights.update(emotion_loss=c.emotion_loss_weight, generation_loss=c.generation_loss_weight, diversity_loss=c.diversity_loss_weight)
+            loss = sum(weights[name] * value for name, value in losses.items())
+        return CaseSeq2SeqLMOutput(
+            loss=loss,
+            logits=log_probs,
+            emotion_logits=encoder_outputs.emotion_logits,
+            cache=outputs.cache,
+            encoder_last_hidden_state=encoder_outputs.last_hidden_state,
+            **losses,
+        )
+
+
+__all__ = ["CaseForConditionalGeneration", "CaseModel", "CasePreTrainedModel"]
