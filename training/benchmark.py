@@ -155,7 +155,7 @@ def measure_training(model, featurizer, train_features, args: BenchmarkArguments
     model.eval()
     return {
         "variant": variant,
-        "final_loss": round(float(loss), 4),
+        "final_loss": round(loss.item(), 4),
         "batch_size": args.train_batch_size,
         "timed_steps": args.train_steps,
         "examples_per_s": round(examples / seconds, 2),
