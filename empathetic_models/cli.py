@@ -39,6 +39,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluation import write_results
     from .evaluation.leaderboard import score_system_outputs
     from .evaluation.released import load_system_outputs
+    from .provenance import provenance
 
     output_dir = Path(args.output_dir)
     if args.predictions:
@@ -47,6 +48,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         for system, data in systems.items():
             source = f"{Path(args.predictions).name}" + (f" ({system})" if len(systems) > 1 else "")
             results = score_system_outputs(system, data, source, args.definition, encoder, args.decoding_label)
+            results.update(provenance("empathetic-models"))
             name = f"{system}_results" if len(systems) > 1 else f"{args.split}_results"
             json_path, md_path = write_results(results, output_dir, name=name)
             print(md_path.read_text())
@@ -316,12 +318,14 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     from .evaluation import write_results
     from .evaluation.leaderboard import score_system_outputs, write_leaderboard
     from .evaluation.released import load_system_outputs
+    from .provenance import provenance
 
     results_dir = Path(args.results_dir)
     for path in args.released or []:
         for system, data in load_system_outputs(path).items():
             results = score_system_outputs(system, data, f"released outputs: {Path(path).name}", args.definition,
                                            "default" if args.embedding_similarity else None, RELEASED_DECODING.get(system))  # fmt: skip
+            results.update(provenance("empathetic-models"))
             write_results(results, results_dir / "released", name=system)
     rows = write_leaderboard(results_dir, args.output_dir, args.readme)
     print(f"{len(rows)} rows → {Path(args.output_dir) / 'leaderboard.md'} and leaderboard.svg")

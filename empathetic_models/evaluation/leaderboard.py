@@ -84,7 +84,7 @@ def collect_rows(results_dir: str | Path) -> list[dict]:
             continue  # speed / knowledge reports
         ours = "system" not in result
         rows.append({
-            "name": result.get("system") or result.get("model_type") or path.stem,
+            "name": result.get("system") or f"{result.get('model_type', path.stem)} (ours)",
             "origin": f"our run ({path.relative_to(results_dir).as_posix()})" if ours else result.get("outputs_source", path.name),
             "split": f"{result.get('split_style', 'unknown')}, {result.get('num_examples', '?')}",
             "decoding": _decoding(result.get("decoding")),
@@ -98,7 +98,7 @@ def collect_rows(results_dir: str | Path) -> list[dict]:
 def _decoding(decoding) -> str:
     if isinstance(decoding, Mapping):
         strategy = decoding.get("strategy", "")
-        extra = [f"{k}={v}" for k, v in sorted(decoding.items()) if k != "strategy"]
+        extra = [f"{k}={v}" for k, v in sorted(decoding.items()) if k != "strategy" and v is not None]
         return ", ".join([strategy, *extra]).strip(", ")
     return str(decoding or "—")
 
