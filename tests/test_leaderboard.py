@@ -60,7 +60,7 @@ def test_leaderboard_collects_ours_and_released_into_table_plot_and_readme(tmp_p
     kemp = next(r for r in rows if r["name"] == "kemp (ours)")
     assert kemp["ours"] and kemp["origin"] == "our run (kemp/run.json)" and kemp["decoding"] == "greedy, max_new_tokens=30"
     table = (results / "leaderboard" / "leaderboard.md").read_text()
-    assert "| kemp (ours) | our run (kemp/run.json) | paper, 5255 | greedy, max_new_tokens=30 | 40.00 |" in table
+    assert "| kemp (ours) | our run (kemp/run.json) | paper, 5255 | greedy, max_new_tokens=30 | NLTK Treebank, MoEL-normalised | 40.00 |" in table
     assert "| moel | released outputs: x.txt | unknown, 2 |" in table
     svg = (results / "leaderboard" / "leaderboard.svg").read_text()
     assert svg.startswith("<svg") and svg.count("<rect x=") == 1 and svg.count("<circle") == 1  # ours square, released circle

@@ -23,6 +23,7 @@ COLUMNS = ("ppl", "bleu_1", "bleu_2", "bleu_4", "dist_1", "dist_2", "sent_std", 
            "embedding_similarity", "emotion_accuracy")  # fmt: skip
 HEADERS = ("PPL", "BLEU-1", "BLEU-2", "BLEU-4", "Dist-1", "Dist-2", "Sent-Std", "Top-5 %", "Avg. len", "Emb. sim", "Acc %")
 START, END = "<!-- leaderboard:start -->", "<!-- leaderboard:end -->"
+CANONICAL_TOKENS = "NLTK Treebank, MoEL-normalised"  # empathetic_models.text.word_tokenize
 
 
 def split_of(num_examples: int) -> str:
@@ -53,7 +54,7 @@ def score_system_outputs(
         "num_examples": len(data["predictions"]),
         "split": "test",
         "split_style": split_of(len(data["predictions"])),
-        "tokenization": "canonical (MoEL-normalised NLTK Treebank tokens)",
+        "tokenization": CANONICAL_TOKENS,
         "metric_version": METRIC_VERSION,
         "metrics": metrics,
     }
@@ -88,7 +89,7 @@ def collect_rows(results_dir: str | Path) -> list[dict]:
             "origin": f"our run ({path.relative_to(results_dir).as_posix()})" if ours else result.get("outputs_source", path.name),
             "split": f"{result.get('split_style', 'unknown')}, {result.get('num_examples', '?')}",
             "decoding": _decoding(result.get("decoding")),
-            "tokenization": result.get("tokenization", "canonical (MoEL-normalised NLTK Treebank tokens)"),
+            "tokenization": result.get("tokenization", CANONICAL_TOKENS),
             "metrics": result["metrics"],
             "ours": ours,
         })  # fmt: skip
@@ -115,12 +116,12 @@ def leaderboard_markdown(rows: Iterable[dict], image: str | None = None) -> str:
         "average length in tokens; emotion accuracy where the outputs carry predicted labels; embedding similarity "
         "(all-MiniLM-L6-v2 cosine ×100, a model-based metric) where computed. PPL only from our runs (it needs the model).",
         "",
-        "| system | origin | split, n | decoding | " + " | ".join(HEADERS) + " |",
-        "|---|---|---|---|" + "---|" * len(HEADERS),
+        "| system | origin | split, n | decoding | tokens | " + " | ".join(HEADERS) + " |",
+        "|---|---|---|---|---|" + "---|" * len(HEADERS),
     ]
     for row in rows:
         cells = [_cell(row["metrics"].get(column)) for column in COLUMNS]
-        lines.append(f"| {row['name']} | {row['origin']} | {row['split']} | {row['decoding']} | " + " | ".join(cells) + " |")
+        lines.append(f"| {row['name']} | {row['origin']} | {row['split']} | {row['decoding']} | {row['tokenization']} | " + " | ".join(cells) + " |")
     if image:
         lines += ["", f"![Dist-2 against BLEU-2]({image})"]
     return "\n".join(lines) + "\n"
