@@ -191,6 +191,20 @@ class DecoderLayer(nn.Module):
         return hidden_states + self.dropout(self.ffn(self.ffn_layer_norm(hidden_states)))
 
 
+def face_weights(counts: torch.Tensor) -> torch.Tensor:
+    """Per-token weights of the frequency-aware diversity loss (FACE, Jiang et al. 2019; CEM's L_div; IMAGINE
+    eqs. 20–22): relative frequencies RF_i, w_i = a·RF_i + 1 with a = −1 / max RF (the most frequent token gets
+    0), normalised to mean 1. Without counts, or with all counts equal, every weight is 1."""
+    total = counts.sum()
+    if total <= 0:
+        return torch.ones_like(counts, dtype=torch.float)
+    relative = counts.float() / total
+    weights = 1 - relative / relative.max()
+    if weights.sum() <= 0:  # every token equally frequent
+        return torch.ones_like(weights)
+    return weights / weights.sum() * weights.numel()
+
+
 def shift_tokens_right(labels: torch.Tensor, pad_token_id: int, decoder_start_token_id: int) -> torch.Tensor:
     """Teacher-forcing decoder inputs: [start] + labels[:-1], with -100 replaced by PAD."""
     shifted = labels.new_full(labels.shape, pad_token_id)

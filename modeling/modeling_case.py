@@ -43,6 +43,7 @@ from .layers import (
     SinusoidalPositions,
     TransformerEncoderStack,
     causal_self_mask,
+    face_weights,
     padding_mask,
     shift_tokens_right,
 )
@@ -406,8 +407,7 @@ class CaseForConditionalGeneration(CasePreTrainedModel, GenerationMixin):
         return losses
 
     def diversity_loss(self, log_probs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """CEM's L_div: NLL with per-token weights that fall linearly with the token's relative frequency among the
-        model's own predictions so far (the most frequent gets 0); weights normalised to mean 1."""
+        """CEM's L_div: NLL weighted by :func:`face_weights` of the tokens the model predicted so far."""
         steps = labels.ne(-100)
         if self.training:
             predicted = log_probs.argmax(-1)[steps]
@@ -416,13 +416,7 @@ class CaseForConditionalGeneration(CasePreTrainedModel, GenerationMixin):
             if dist.is_available() and dist.is_initialized():
                 dist.all_reduce(counts)
             self.token_frequency += counts
-        frequency = self.token_frequency
-        if frequency.sum() > 0:
-            relative = frequency / frequency.sum()
-            weight = 1 - relative / relative.max()
-            weight = weight / weight.sum() * weight.numel()
-        else:
-            weight = torch.ones_like(frequency)
+        weight = face_weights(self.token_frequency)
         nll = -log_probs.gather(-1, labels.clamp_min(0)[..., None]).squeeze(-1)
         return (weight[labels.clamp_min(0)] * nll * steps).sum() / steps.sum().clamp_min(1)
 

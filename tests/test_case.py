@@ -175,6 +175,14 @@ def _terms(outputs) -> dict[str, float]:
     return {k: float(v) for k, v in outputs.items() if k.endswith("_loss")}
 
 
+def test_face_weights_by_hand():
+    from modeling.layers import face_weights
+
+    weights = face_weights(torch.tensor([6.0, 3.0, 1.0, 0.0]))
+    assert torch.allclose(weights, torch.tensor([0, 6 / 7, 10 / 7, 12 / 7]))
+    assert torch.equal(face_weights(torch.zeros(4)), torch.ones(4)) and torch.equal(face_weights(torch.full((4,), 2.0)), torch.ones(4))
+
+
 def test_loss_is_the_weighted_sum_of_every_term(featurizer, word_tokenizer):
     model = make_case(word_tokenizer).train()
     outputs = model(**_training_batch(featurizer))
