@@ -248,3 +248,23 @@ def test_cli_knowledge_annotate_and_compare(tiny_cause_encoder, tmp_path, capsys
     assert "| ObjectUse | 1 |" in (tmp_path / "report" / "sources.md").read_text()
     assert cli(["knowledge", "annotate", "--output-dir", str(out)]) == 2
     assert "needs a resource" in capsys.readouterr().err
+
+
+def test_train_comet_from_a_random_config_with_a_given_tokenizer(tiny_cause_encoder, tmp_path):
+    from training.train_comet import main
+
+    atomic = tmp_path / "train.tsv"
+    atomic.write_text("".join(f"{h}\t{r}\t{t}\n" for h, r, t in TRIPLES * 2))
+    queries = tmp_path / "queries.tsv"
+    queries.write_text("PersonX goes home @@ xReact\thappy\n")
+    config = '{"model_type": "bart", "d_model": 16, "encoder_layers": 1, "decoder_layers": 1, "encoder_attention_heads": 2, ' \
+             '"decoder_attention_heads": 2, "encoder_ffn_dim": 32, "decoder_ffn_dim": 32, "max_position_embeddings": 64}'  # fmt: skip
+    out = tmp_path / "scratch"
+    results = main(["--atomic", str(atomic), "--queries", str(queries), "--scratch_config", config, "--tokenizer_name", str(tiny_cause_encoder),
+                    "--output_dir", str(out), "--max_steps", "2", "--per_device_train_batch_size", "4", "--report_to", "none",
+                    "--use_cpu", "true", "--save_strategy", "no", "--max_target_length", "4"])  # fmt: skip
+    assert results["backbone"].startswith("random") and results["score"]["queries"] == 1
+    model = COMET.from_pretrained(out, device="cpu")
+    assert model.model.config.model_type == "bart" and model.model.config.decoder_start_token_id == model.tokenizer.cls_token_id
+    with pytest.raises(SystemExit, match="exactly one of"):
+        main(["--atomic", str(atomic), "--queries", str(queries), "--output_dir", str(out)])

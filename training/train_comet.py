@@ -1,11 +1,12 @@
 """Train a COMET-style commonsense generator on ATOMIC tuples and score it on held-out ATOMIC-2020 queries.
 
     python -m training.train_comet --atomic FILE [FILE ...] --queries SYSTEM_EVAL_TSV --output_dir OUT \\
-        (--model_name_or_path SEQ2SEQ | --warm_start_encoder ENCODER) [--flag value ...]
+        (--model_name_or_path SEQ2SEQ | --warm_start_encoder ENCODER | --scratch_config JSON --tokenizer_name TOK) [...]
 
 Inputs are COMET-ATOMIC2020 prompts ``"{head} {relation} [GEN]"`` and targets the tails. The backbone is any
 seq2seq checkpoint by hub id or path (``facebook/bart-large`` as COMET-ATOMIC2020 used), or an encoder
-warm-started into a BERT2BERT ``EncoderDecoderModel`` (the offline all-MiniLM-L6-v2 here). Every head of
+warm-started into a BERT2BERT ``EncoderDecoderModel`` (the offline all-MiniLM-L6-v2 here), or a randomly
+initialised seq2seq of a given config (a small BART that trains on a CPU). Every head of
 ``--queries`` is removed from the training tuples; after training the model is saved with its tokenizer
 (``empathetic_models.knowledge.COMET.from_pretrained(OUT)`` loads it) and ``OUT/results/comet_results.json``
 holds its BLEU-1/2 per relation on the queries, beside whatever else ``--compare_*`` names. Every
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import datasets
 from transformers import (
+    AutoConfig,
     AutoModelForSeq2SeqLM,
     AutoTokenizer,
     DataCollatorForSeq2Seq,
@@ -48,6 +50,8 @@ class CometArguments:
     queries: str = field(metadata={"help": "held-out ATOMIC-2020 system-eval TSV: its heads are excluded from training and scored"})
     model_name_or_path: str | None = field(default=None, metadata={"help": "seq2seq backbone (e.g. facebook/bart-large)"})
     warm_start_encoder: str | None = field(default=None, metadata={"help": "or: an encoder warm-started as BERT2BERT"})
+    scratch_config: str | None = field(default=None, metadata={"help": 'or: a randomly initialised seq2seq, e.g. \'{"model_type": "bart", "d_model": 256}\''})
+    tokenizer_name: str | None = field(default=None, metadata={"help": "tokenizer of --scratch_config (hub id or path)"})
     relations: list[str] | None = field(default=None, metadata={"help": "train on these relations only (default: all)"})
     max_source_length: int = field(default=48)
     max_target_length: int = field(default=24)
@@ -57,10 +61,21 @@ class CometArguments:
 
 
 def build_model(args: CometArguments):
-    if bool(args.model_name_or_path) == bool(args.warm_start_encoder):
-        raise SystemExit("give exactly one of --model_name_or_path (a seq2seq) and --warm_start_encoder (an encoder)")
+    if sum(map(bool, (args.model_name_or_path, args.warm_start_encoder, args.scratch_config))) != 1:
+        raise SystemExit("give exactly one of --model_name_or_path (a seq2seq), --warm_start_encoder (an encoder), --scratch_config")
     if args.model_name_or_path:
         return AutoModelForSeq2SeqLM.from_pretrained(args.model_name_or_path), AutoTokenizer.from_pretrained(args.model_name_or_path)
+    if args.scratch_config:
+        if not args.tokenizer_name:
+            raise SystemExit("--scratch_config needs --tokenizer_name")
+        tokenizer = AutoTokenizer.from_pretrained(args.tokenizer_name)
+        settings = json.loads(args.scratch_config)
+        start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.cls_token_id
+        end = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.sep_token_id
+        config = AutoConfig.for_model(settings.pop("model_type"), vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
+                                      bos_token_id=start, eos_token_id=end, decoder_start_token_id=start, forced_eos_token_id=None,
+                                      **settings)  # fmt: skip
+        return AutoModelForSeq2SeqLM.from_config(config), tokenizer
     tokenizer = AutoTokenizer.from_pretrained(args.warm_start_encoder)
     model = EncoderDecoderModel.from_encoder_decoder_pretrained(args.warm_start_encoder, args.warm_start_encoder)
     for config in (model.config, model.generation_config):
@@ -68,6 +83,12 @@ def build_model(args: CometArguments):
         config.eos_token_id = tokenizer.sep_token_id
         config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer
+
+
+def backbone(args: CometArguments) -> str:
+    if args.scratch_config:
+        return f"random {args.scratch_config} with the {args.tokenizer_name} tokenizer"
+    return args.model_name_or_path or f"BERT2BERT warm-started from {args.warm_start_encoder}"
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -90,7 +111,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     def tokenize(batch):
         prompts = [f"{h} {r} [GEN]" for h, r in zip(batch["head"], batch["relation"], strict=True)]
-        encoded = tokenizer(prompts, max_length=args.max_source_length, truncation=True)
+        encoded = tokenizer(prompts, max_length=args.max_source_length, truncation=True, return_token_type_ids=False)
         encoded["labels"] = tokenizer(text_target=batch["tail"], max_length=args.max_target_length, truncation=True)["input_ids"]
         return encoded
 
@@ -117,11 +138,11 @@ def main(argv: list[str] | None = None) -> dict:
     if not trainer.is_world_process_zero():
         return {}
     comet = COMET(trainer.model.eval(), tokenizer, num_beams=args.num_beams, max_new_tokens=args.max_target_length)
-    comet.name = f"COMET-style {args.model_name_or_path or 'BERT2BERT from ' + args.warm_start_encoder} trained on {len(splits['train'])} tuples"
+    comet.name = f"COMET-style {backbone(args)} trained on {len(splits['train'])} tuples"
     report = compare_sources(queries, {"trained_comet": comet})["trained_comet"]
     results = {
         **run_provenance,
-        "backbone": args.model_name_or_path or f"BERT2BERT warm-started from {args.warm_start_encoder}",
+        "backbone": backbone(args),
         "train_tuples": len(splits["train"]),
         "train_files": [Path(p).name for p in args.atomic],
         "queries": len(queries),

@@ -129,7 +129,8 @@ class COMET(CommonsenseSource):
         outputs: list[list[str]] = [[] for _ in prompts]
         for start in range(0, len(order), self.batch_size):
             index = order[start : start + self.batch_size]
-            batch = self.tokenizer([prompts[i] for i in index], padding=True, return_tensors="pt").to(self.model.device)
+            batch = self.tokenizer([prompts[i] for i in index], padding=True, return_tensors="pt", return_token_type_ids=False)
+            batch = batch.to(self.model.device)
             generated = self.model.generate(
                 **batch, num_beams=beams, num_return_sequences=beams, max_new_tokens=self.max_new_tokens, do_sample=False
             )
