@@ -138,6 +138,7 @@ def main(argv: list[str] | None = None) -> dict:
     if not trainer.is_world_process_zero():
         return {}
     comet = COMET(trainer.model.eval(), tokenizer, num_beams=args.num_beams, max_new_tokens=args.max_target_length)
+    comet.relations = frozenset(relation for _, relation, _ in triples)  # score only what it was trained on
     comet.name = f"COMET-style {backbone(args)} trained on {len(splits['train'])} tuples"
     report = compare_sources(queries, {"trained_comet": comet})["trained_comet"]
     results = {
