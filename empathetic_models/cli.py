@@ -337,6 +337,35 @@ RELEASED_DECODING = {"transformer": "greedy", "multi_trs": "greedy", "moel": "gr
                      "mime_greedy": "greedy", "mime_beam": "beam", "mime_topk": "top-k sampling"}  # fmt: skip
 
 
+def cmd_annotate_mechanisms(args: argparse.Namespace) -> int:
+    import time
+
+    from .data import describe_split, load_empathetic_dialogues
+    from .knowledge.mechanisms import MechanismClassifier, annotate_mechanisms
+    from .provenance import provenance
+
+    paths = {key: getattr(args, key) for key in ("er", "ip", "ex") if getattr(args, key)}
+    if not paths:
+        raise ValueError("give at least one classifier: --er, --ip and/or --ex (trained by python -m training.train_mechanism_classifier)")
+    classifiers = {key: MechanismClassifier.from_pretrained(path, key, args.max_length) for key, path in paths.items()}
+    dataset = load_empathetic_dialogues(args.data, split_style=args.split_style)
+    stats = {**provenance("empathetic-models"), "classifiers": {k: c.name for k, c in classifiers.items()},
+             "split_style": describe_split(dataset), "splits": {}}  # fmt: skip
+    for split in dataset:
+        start = time.perf_counter()
+        dataset[split] = annotate_mechanisms(dataset[split], classifiers, args.cache_dir, args.batch_size)
+        stats["splits"][split] = {
+            "examples": len(dataset[split]),
+            **{f"share_{k}": round(100 * sum(dataset[split][f"cm_{k}"]) / len(dataset[split]), 2) for k in classifiers},
+            "annotate_wall_clock_s": round(time.perf_counter() - start, 2),
+        }
+    output = Path(args.output_dir)
+    dataset.save_to_disk(str(output / "dataset"))
+    (output / "mechanism_stats.json").write_text(json.dumps(stats, indent=2) + "\n")
+    print(json.dumps(stats, indent=2))
+    return 0
+
+
 def cmd_card(args: argparse.Namespace) -> int:
     from .cards import update_readme, write_card
 
@@ -447,6 +476,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache-dir", default=str(Path.home() / ".cache" / "empathetic_models" / "causes"), help="annotation cache")
     p.add_argument("--output-dir", required=True, help="where the annotated dataset and statistics go")
     p.set_defaults(func=cmd_annotate_causes)
+
+    p = sub.add_parser("annotate-mechanisms", help="label ED responses with communication mechanisms ER / IP / EX (cached)",
+                       description=(
+        "Classify every ED target (the response; the context is the seeker post) with EPITOME-trained classifiers "
+        "(python -m training.train_mechanism_classifier); adds cm_<er|ip|ex> (weak or strong → 1) and the level, writes "
+        "OUTPUT_DIR/dataset and OUTPUT_DIR/mechanism_stats.json (share of each mechanism per split)."))  # fmt: skip
+    for key, name in (("er", "Emotional Reactions"), ("ip", "Interpretations"), ("ex", "Explorations")):
+        p.add_argument(f"--{key}", help=f"{name} classifier folder or hub id")
+    p.add_argument("--data", default="sample", help="ED source: 'sample', a folder with the CSVs, the tarball or its URL")
+    p.add_argument("--split-style", default="full", choices=("full", "paper"))
+    p.add_argument("--max-length", type=int, default=256)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--cache-dir", default=str(Path.home() / ".cache" / "empathetic_models" / "mechanisms"), help="annotation cache")
+    p.add_argument("--output-dir", required=True)
+    p.set_defaults(func=cmd_annotate_mechanisms)
 
     p = sub.add_parser("knowledge", help="commonsense (ATOMIC / ConceptNet / COMET) for CASE, IMAGINE and NEC",
                        description="Annotate ED with commonsense inferences, or compare commonsense sources.")

@@ -17,6 +17,7 @@ from .commonsense import (
 )
 from .commonsense_annotation import annotate_commonsense, commonsense_sources
 from .conceptnet import KEMP_REMOVED_RELATIONS, ConceptIndex, Edge
+from .mechanisms import MECHANISMS, MechanismClassifier, annotate_mechanisms, load_epitome
 from .sentence_encoder import SentenceEncoder
 from .retrieval import KNOWLEDGE_FILE, STOPWORDS, ConceptRetriever, RetrievalConfig, annotate_concepts
 from .vad import VADLexicon
@@ -24,7 +25,7 @@ from .vad import VADLexicon
 __all__ = [
     "COMET", "ENTITY_RELATIONS", "IMAGINE_RELATIONS", "SOCIAL_RELATIONS", "AtomicRetriever", "CommonsenseKnowledge",
     "CommonsenseSource", "ConceptNetCommonsense", "SentenceEncoder", "annotate_commonsense", "commonsense_sources",
-    "load_atomic", "offline_commonsense",
+    "load_atomic", "offline_commonsense", "MECHANISMS", "MechanismClassifier", "annotate_mechanisms", "load_epitome",
     "ConceptIndex", "ConceptRetriever", "Edge", "KEMP_REMOVED_RELATIONS", "KNOWLEDGE_FILE", "RetrievalConfig", "STOPWORDS",
     "VADLexicon", "annotate_concepts",
 ]  # fmt: skip

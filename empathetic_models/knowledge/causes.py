@@ -23,6 +23,7 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from ..text import word_tokenize
+from .classifier import class_probabilities
 from .fingerprint import model_fingerprint
 
 logger = logging.getLogger(__name__)
@@ -117,19 +118,10 @@ class CauseDetector:
         """Identity of the detector's weights and input settings (cache key of annotations)."""
         return model_fingerprint(self.model, self.tokenizer, self.max_length)
 
-    @torch.inference_mode()
     def cause_probabilities(self, emotions, targets, candidates, histories, batch_size: int = 64) -> list[float]:
         """P(cause) per pair; pairs are sorted by length and scored in padded batches."""
         encoded = encode_pairs(self.tokenizer, emotions, targets, candidates, histories, self.max_length)
-        order = sorted(range(len(encoded["input_ids"])), key=lambda i: len(encoded["input_ids"][i]))
-        probabilities = [0.0] * len(order)
-        for start in range(0, len(order), batch_size):
-            index = order[start : start + batch_size]
-            batch = self.tokenizer.pad({k: [encoded[k][i] for i in index] for k in encoded}, return_tensors="pt")
-            logits = self.model(**{k: v.to(self.model.device) for k, v in batch.items()}).logits
-            for i, p in zip(index, logits.float().softmax(-1)[:, 1].tolist(), strict=True):
-                probabilities[i] = p
-        return probabilities
+        return class_probabilities(self.model, self.tokenizer, encoded, batch_size)[:, 1].tolist()
 
 
 class CauseAnnotator:
