@@ -148,6 +148,14 @@ def test_sub_utterances_keep_the_whole_utterance_first():
     ]  # fmt: skip
 
 
+def test_imagine_heads_are_the_cause_utterances():
+    from empathetic_models.knowledge.commonsense_annotation import cause_sequence
+
+    context = ["My dog died.", "Oh no!", "He was old."]
+    assert cause_sequence(context, [1, 0, 1]) == "My dog died. He was old."
+    assert cause_sequence(context, [0, 0, 0]) == cause_sequence(context, None) == "My dog died. Oh no! He was old."
+
+
 def test_entities_are_the_nouns_of_the_history():
     (entities,) = extract_entities(["My friends and I watched the fireworks at the lake. It was so beautiful!"])
     assert entities == ["friends", "fireworks", "lake"]

@@ -3,8 +3,9 @@
 - ``case`` (case.txt §3.1): the speaker's last utterance x_N is split into sub-utterances at clause
   punctuation; ``cs_heads`` = [x_N (= u_0), u_1, …, u_t] and, per relation of :data:`SOCIAL_RELATIONS`,
   ``cs_<relation>`` = one list of up to k inferences per head.
-- ``imagine`` (imagine.txt §3.2.2): the whole context C as the head; ``imagine_<relation>`` for the eleven
-  relations of :data:`IMAGINE_RELATIONS`.
+- ``imagine`` (imagine.txt §3.2.2): the cause sequence C as the head (the utterances ``cause_flags`` marks,
+  when the examples carry them, else the whole context); ``imagine_<relation>`` for the eleven relations of
+  :data:`IMAGINE_RELATIONS`.
 - ``nec`` (nec.txt §3.2–3.3): ``nec_<relation>`` for the social relations of x_N; ``nec_entities`` (the nouns
   of the history, tagged with Penn Treebank tags as NLTK's tagger does) and ``nec_entity_knowledge`` =
   ``{entity, relation, tail}`` triples from ``"{history} in this case {entity}"``.
@@ -27,8 +28,15 @@ from .commonsense import ENTITY_RELATIONS, IMAGINE_RELATIONS, SOCIAL_RELATIONS, 
 from .retrieval import STOPWORDS
 
 TASKS = ("case", "imagine", "nec")
+ANNOTATION_VERSION = 2  # part of the cache key: bump when what a task computes changes (2: IMAGINE's head is C)
 _CLAUSE_BREAK = re.compile(r"(?<=[.!?;,])\s+")
 NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
+
+
+def cause_sequence(context: list[str], cause_flags: list[int] | None) -> str:
+    """IMAGINE's C: the context utterances flagged as emotion causes, joined; the whole context when none is."""
+    causes = [u for u, flag in zip(context, cause_flags or [], strict=False) if flag]
+    return " ".join(causes or context)
 
 
 def sub_utterances(utterance: str) -> list[str]:
@@ -104,8 +112,8 @@ class CommonsenseAnnotator:
             out = {"cs_heads": heads}
             out.update({f"cs_{r}": [[inferred[h][r] for h in hs] for hs in heads] for r in SOCIAL_RELATIONS})
             return out
-        if self.task == "imagine":
-            contexts = [" ".join(context) for context in batch["context"]]
+        if self.task == "imagine":  # the head is the cause sequence C when causes were annotated, else the context
+            contexts = [cause_sequence(context, flags) for context, flags in zip(batch["context"], batch.get("cause_flags") or [None] * len(last), strict=True)]
             inferred = self._infer_unique(contexts, IMAGINE_RELATIONS)
             return {f"imagine_{r}": [inferred[c][r] for c in contexts] for r in IMAGINE_RELATIONS}
         inferred = self._infer_unique(last, SOCIAL_RELATIONS)
@@ -148,7 +156,7 @@ def annotate_commonsense(
     annotator = CommonsenseAnnotator(knowledge, task, k, max_entities)
     if len(dataset) and not all(dataset["context"]):
         raise ValueError("every example needs a non-empty context to take commonsense from")
-    fingerprint = datasets.fingerprint.Hasher.hash([dataset._fingerprint, knowledge.fingerprint(), task, k, max_entities])
+    fingerprint = datasets.fingerprint.Hasher.hash([dataset._fingerprint, knowledge.fingerprint(), task, k, max_entities, ANNOTATION_VERSION])
     cache_file = None
     if cache_dir is not None:
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
@@ -172,4 +180,4 @@ def commonsense_sources(dataset: datasets.Dataset) -> dict[str, str]:
         return {}
 
 
-__all__ = ["TASKS", "CommonsenseAnnotator", "annotate_commonsense", "commonsense_sources", "extract_entities", "sub_utterances"]
+__all__ = ["TASKS", "cause_sequence", "CommonsenseAnnotator", "annotate_commonsense", "commonsense_sources", "extract_entities", "sub_utterances"]
