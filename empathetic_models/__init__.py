@@ -11,6 +11,7 @@ from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
 from modeling.configuration_case import CaseConfig
 from modeling.configuration_emocause import EmoCauseConfig
 from modeling.configuration_empathetic_transformer import EmpatheticTransformerConfig
+from modeling.configuration_imagine import ImagineConfig
 from modeling.configuration_kemp import KempConfig
 from modeling.modeling_empathetic_transformer import (
     EmpatheticTransformerForConditionalGeneration,
@@ -18,6 +19,7 @@ from modeling.modeling_empathetic_transformer import (
 )
 from modeling.modeling_case import CaseForConditionalGeneration, CaseModel
 from modeling.modeling_emocause import EmoCauseForConditionalGeneration, EmoCauseModel
+from modeling.modeling_imagine import ImagineForConditionalGeneration, ImagineModel
 from modeling.modeling_kemp import KempForConditionalGeneration, KempModel
 
 __version__ = "0.1.0"
@@ -32,6 +34,7 @@ ARCHITECTURES = {
     "kemp": (KempConfig, KempModel, KempForConditionalGeneration),
     "emocause": (EmoCauseConfig, EmoCauseModel, EmoCauseForConditionalGeneration),
     "case": (CaseConfig, CaseModel, CaseForConditionalGeneration),
+    "imagine": (ImagineConfig, ImagineModel, ImagineForConditionalGeneration),
 }
 
 for _model_type, (_config, _base, _lm) in ARCHITECTURES.items():
@@ -55,6 +58,9 @@ __all__ = [
     "EmpatheticTransformerConfig",
     "EmpatheticTransformerForConditionalGeneration",
     "EmpatheticTransformerModel",
+    "ImagineConfig",
+    "ImagineForConditionalGeneration",
+    "ImagineModel",
     "KempConfig",
     "KempForConditionalGeneration",
     "KempModel",

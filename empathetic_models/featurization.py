@@ -238,6 +238,92 @@ class CauseLabelFeaturizer(WordContextFeaturizer):
         return batch
 
 
+class ImagineFeaturizer(WordContextFeaturizer):
+    """IMAGINE's inputs (imagine.txt §3): the context S; the cause sequence C = [CLS] + the utterances flagged in
+    ``cause_flags`` (:func:`~empathetic_models.knowledge.causes.annotate_causes`; C = S when none is flagged or the
+    examples carry no flags); ``knowledge_ids`` (4, K) = S_Affect (the xReact inferences, no [CLS]), S_Behav,
+    S_Phys, S_Events ([CLS] + the inferences of their relations, joined) from the ``imagine_*`` columns of
+    :func:`~empathetic_models.knowledge.annotate_commonsense` or from ``commonsense`` (any source, asked with C);
+    ``mechanism_labels`` (er, ip, ex) from the ``cm_*`` columns of :func:`~empathetic_models.knowledge.annotate_mechanisms`.
+    New dialogues without a commonsense source get no knowledge (the model then refines C alone).
+    """
+
+    model_input_names = WordContextFeaturizer.model_input_names + (
+        "cause_input_ids", "cause_attention_mask", "cause_state_ids", "knowledge_ids", "knowledge_attention_mask",
+    )  # fmt: skip
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, commonsense=None, inferences_per_relation: int = 5,
+                 max_knowledge_length: int = 64, max_source_length: int = 512, max_target_length: int = 128):  # fmt: skip
+        super().__init__(tokenizer, max_source_length, max_target_length)
+        self.commonsense, self.inferences_per_relation, self.max_knowledge_length = commonsense, inferences_per_relation, max_knowledge_length
+
+    def encode_knowledge(self, inferences: dict[str, Sequence[str]]) -> list[list[int]]:
+        from modeling.modeling_imagine import KNOWLEDGE_TYPES
+
+        from .knowledge.commonsense import IMAGINE_RELATION_TYPES
+
+        rows = []
+        for kind in KNOWLEDGE_TYPES:
+            words = [i for r in IMAGINE_RELATION_TYPES[kind] for tail in inferences[r][: self.inferences_per_relation] for i in self._ids(tail)]
+            prefix = [] if kind == "Affect" else [self.cls_id]  # S_Affect has no [CLS] (eq. 12 averages it)
+            rows.append((prefix + words)[: self.max_knowledge_length] or [self.pad_id])
+        return rows
+
+    def _knowledge_rows(self, batch: dict, heads: list[str]) -> list[list[list[int]]] | None:
+        from .knowledge.commonsense import IMAGINE_RELATIONS
+
+        if "imagine_xReact" in batch:
+            return [self.encode_knowledge({r: batch[f"imagine_{r}"][n] for r in IMAGINE_RELATIONS}) for n in range(len(heads))]
+        if self.commonsense is None:
+            return None
+        unique = list(dict.fromkeys(heads))
+        inferred = dict(zip(unique, self.commonsense.infer(unique, IMAGINE_RELATIONS, self.inferences_per_relation), strict=True))
+        return [self.encode_knowledge(inferred[h]) for h in heads]
+
+    def encode_causes(self, context, roles, flags) -> tuple[list[int], list[int]]:
+        kept = [(u, r) for u, r, f in zip(context, roles, flags or [], strict=False) if f] or list(zip(context, roles, strict=True))
+        ids, states, _ = self.encode_context([u for u, _ in kept], [r for _, r in kept])
+        return ids, states
+
+    def _features(self, contexts, roles, flags, knowledge_source: dict) -> dict[str, list]:
+        from .knowledge.commonsense_annotation import cause_sequence
+
+        causes = [self.encode_causes(c, r, f) for c, r, f in zip(contexts, roles, flags, strict=True)]
+        features = {"cause_input_ids": [c[0] for c in causes], "cause_state_ids": [c[1] for c in causes]}
+        knowledge = self._knowledge_rows(knowledge_source, [cause_sequence(c, f) for c, f in zip(contexts, flags, strict=True)])
+        if knowledge is not None:
+            features["knowledge_ids"] = knowledge
+        return features
+
+    def __call__(self, batch: dict[str, list]) -> dict[str, list]:
+        features = super().__call__(batch)
+        flags = batch.get("cause_flags") or [None] * len(batch["context"])
+        features.update(self._features(batch["context"], batch["context_roles"], flags, batch))
+        if "cm_er" in batch:
+            features["mechanism_labels"] = [list(x) for x in zip(batch["cm_er"], batch["cm_ip"], batch["cm_ex"], strict=True)]
+        return features
+
+    def pad(self, features: list[dict]) -> dict[str, torch.Tensor]:
+        batch = super().pad(features)
+        width = max(len(f["cause_input_ids"]) for f in features)
+        batch["cause_input_ids"] = torch.tensor([f["cause_input_ids"] + [self.pad_id] * (width - len(f["cause_input_ids"])) for f in features])
+        batch["cause_attention_mask"] = batch["cause_input_ids"].ne(self.pad_id).long()
+        batch["cause_state_ids"] = torch.tensor([f["cause_state_ids"] + [0] * (width - len(f["cause_state_ids"])) for f in features])
+        if "knowledge_ids" in features[0]:
+            width = max(len(row) for f in features for row in f["knowledge_ids"])
+            batch["knowledge_ids"] = torch.tensor([[row + [self.pad_id] * (width - len(row)) for row in f["knowledge_ids"]] for f in features])
+            batch["knowledge_attention_mask"] = batch["knowledge_ids"].ne(self.pad_id).long()
+        if "mechanism_labels" in features[0]:
+            batch["mechanism_labels"] = torch.tensor([f["mechanism_labels"] for f in features])
+        return batch
+
+    def encode_dialogues(self, dialogues: Sequence[Sequence[str]]) -> dict[str, torch.Tensor]:
+        roles = [default_roles(len(d)) for d in dialogues]
+        base = [dict(zip(("input_ids", "dialogue_state_ids"), self.encode_context(d, r)[:2], strict=True)) for d, r in zip(dialogues, roles, strict=True)]
+        extra = self._features(dialogues, roles, [None] * len(dialogues), {})
+        return self.pad([{**b, **{k: v[n] for k, v in extra.items()}} for n, b in enumerate(base)])
+
+
 COMMONSENSE_FILE = "case_commonsense.json"  # how a CASE checkpoint's featurizer rebuilds its commonsense source
 
 
@@ -368,6 +454,7 @@ class CaseFeaturizer(KempFeaturizer):
 
 FEATURIZERS = {
     "empathetic_transformer": WordContextFeaturizer, "kemp": KempFeaturizer, "emocause": CauseLabelFeaturizer, "case": CaseFeaturizer,
+    "imagine": ImagineFeaturizer,
 }  # fmt: skip
 
 

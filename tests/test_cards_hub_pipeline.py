@@ -59,7 +59,7 @@ def test_hub_cards_package_layout():
     assert TEMPLATES_DIR.is_dir() and TEMPLATES_DIR.parent == RESULTS_DIR.parent
     assert template_path(MODEL_TYPE) == TEMPLATES_DIR / f"{MODEL_TYPE}.md"
     assert template_path("kemp") == TEMPLATES_DIR / "kemp.md"
-    with pytest.raises(FileNotFoundError, match=r"no model-card template for model_type 'nec'; available: \[.*'empathetic_transformer', 'kemp'"):
+    with pytest.raises(FileNotFoundError, match=r"no model-card template for model_type 'nec'; available: \[.*'empathetic_transformer', 'imagine', 'kemp'"):
         template_path("nec")
 
 

@@ -37,7 +37,7 @@ from empathetic_models.cards import write_card
 from empathetic_models.data import load_empathetic_dialogues
 from empathetic_models.embeddings import load_glove_embeddings
 from empathetic_models.evaluation import write_results
-from empathetic_models.featurization import CaseFeaturizer, KempFeaturizer, featurizer_for
+from empathetic_models.featurization import CaseFeaturizer, ImagineFeaturizer, KempFeaturizer, featurizer_for
 from empathetic_models.inference import evaluate_model
 from empathetic_models.knowledge import (
     ConceptIndex,
@@ -49,6 +49,7 @@ from empathetic_models.knowledge import (
     offline_commonsense,
 )
 from empathetic_models.knowledge.causes import CauseDetector, annotate_causes
+from empathetic_models.knowledge.mechanisms import MECHANISMS, MechanismClassifier, annotate_mechanisms
 from empathetic_models.provenance import provenance
 from empathetic_models.tokenization import build_word_tokenizer, vocabulary_texts
 from training.callbacks import PretrainingPhaseCallback
@@ -72,6 +73,9 @@ class ModelArguments:
     atomic: list[str] | None = field(default=None, metadata={"help": "case: ATOMIC tuple files for commonsense by retrieval (see empathetic-models knowledge)"})
     comet: str | None = field(default=None, metadata={"help": "case: a COMET-ATOMIC2020 checkpoint (hub id or path) for commonsense instead"})
     commonsense_encoder: str | None = field(default=None, metadata={"help": "case: sentence encoder of ATOMIC retrieval (default all-MiniLM-L6-v2)"})
+    er_classifier: str | None = field(default=None, metadata={"help": "imagine: Emotional Reactions classifier (training.train_mechanism_classifier)"})
+    ip_classifier: str | None = field(default=None, metadata={"help": "imagine: Interpretations classifier"})
+    ex_classifier: str | None = field(default=None, metadata={"help": "imagine: Explorations classifier"})
     bow_pretraining_steps: int = field(default=0, metadata={"help": "case: first train L_BOW alone (the knowledge discernment) for this many steps"})
     min_word_frequency: int = field(default=1, metadata={"help": "words seen fewer times in train map to [UNK]"})
 
@@ -160,6 +164,12 @@ def build_featurizer(model, tokenizer, model_args: ModelArguments, data_args: Da
     model_type = model.config.model_type
     if checkpoint:
         return featurizer_for(model_type, tokenizer, checkpoint=checkpoint, **lengths)
+    if model_type == "imagine":
+        if not (model_args.atomic or model_args.comet or model_args.conceptnet):
+            raise SystemExit("imagine needs commonsense: --comet a COMET-ATOMIC2020 checkpoint, or --atomic ATOMIC tuples and --conceptnet")
+        spec = {"comet": model_args.comet} if model_args.comet else {"atomic": model_args.atomic, "conceptnet": model_args.conceptnet,
+                                                                      "encoder": model_args.commonsense_encoder}  # fmt: skip
+        return featurizer_for(model_type, tokenizer, commonsense=offline_commonsense(**spec), **lengths)
     if model_type not in ("kemp", "case"):
         return featurizer_for(model_type, tokenizer, **lengths)
     if not (model_args.conceptnet and model_args.vad_lexicon):
@@ -201,9 +211,9 @@ def main(argv: list[str] | None = None) -> dict:
     model = build_model(model_args, tokenizer)
     featurizer = build_featurizer(model, tokenizer, model_args, data_args, last_checkpoint or model_args.model_name_or_path)
     with training_args.main_process_first(desc="featurizing"):
-        if model.config.model_type == "emocause":  # word-level cause labels from the cause detector
+        if model.config.model_type in ("emocause", "imagine"):  # emotion causes from the cause detector
             if not model_args.cause_detector:
-                raise SystemExit("emocause needs --cause_detector (a detector trained with python -m training.train_cause_detector)")
+                raise SystemExit(f"{model.config.model_type} needs --cause_detector (a detector trained with python -m training.train_cause_detector)")
             detector = CauseDetector.from_pretrained(model_args.cause_detector, device=str(training_args.device))
             cache_dir = data_args.knowledge_cache_dir or Path(datasets.config.HF_DATASETS_CACHE) / "empathetic_models_causes"
             for split in ("train", "valid"):
@@ -213,6 +223,16 @@ def main(argv: list[str] | None = None) -> dict:
             cache_dir = data_args.knowledge_cache_dir or Path(datasets.config.HF_DATASETS_CACHE) / "empathetic_models_concepts"
             for split in ("train", "valid"):
                 raw[split] = annotate_concepts(raw[split], featurizer.retriever, cache_dir, data_args.preprocessing_num_workers)
+        if isinstance(featurizer, ImagineFeaturizer):  # IMAGINE's commonsense on C, then the communication mechanisms
+            cache_root = Path(data_args.knowledge_cache_dir or Path(datasets.config.HF_DATASETS_CACHE) / "empathetic_models_imagine")
+            classifiers = {k: MechanismClassifier.from_pretrained(getattr(model_args, f"{k}_classifier"), k, device=str(training_args.device))
+                           for k in MECHANISMS if getattr(model_args, f"{k}_classifier")}  # fmt: skip
+            if model.config.use_mechanisms and len(classifiers) < len(MECHANISMS):
+                raise SystemExit("imagine needs --er_classifier, --ip_classifier and --ex_classifier (python -m training.train_mechanism_classifier)")
+            for split in ("train", "valid"):
+                raw[split] = annotate_commonsense(raw[split], featurizer.commonsense, "imagine", cache_root / "commonsense", featurizer.inferences_per_relation)
+                if classifiers:
+                    raw[split] = annotate_mechanisms(raw[split], classifiers, cache_root / "mechanisms")
         if isinstance(featurizer, CaseFeaturizer) and featurizer.commonsense is not None:  # CASE's COMET-style inferences
             cache_dir = data_args.knowledge_cache_dir or Path(datasets.config.HF_DATASETS_CACHE) / "empathetic_models_commonsense"
             for split in ("train", "valid"):
@@ -262,6 +282,9 @@ def main(argv: list[str] | None = None) -> dict:
         run_info["knowledge_source"] = f"emotion causes by the detector {model_args.cause_detector}"
     if isinstance(featurizer, CaseFeaturizer) and featurizer.commonsense is not None:
         run_info["knowledge_source"] += f"; commonsense: {featurizer.commonsense.name}"
+    if isinstance(featurizer, ImagineFeaturizer):
+        mechanisms = ", ".join(f"{k}: {getattr(model_args, f'{k}_classifier')}" for k in MECHANISMS if getattr(model_args, f"{k}_classifier"))
+        run_info["knowledge_source"] += f"; commonsense: {featurizer.commonsense.name}; mechanisms: {mechanisms or 'none'}"
     if not trainer.is_world_process_zero():
         return run_info
     (output_dir / "run_info.json").write_text(json.dumps(run_info, indent=2) + "\n")
