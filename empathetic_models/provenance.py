@@ -12,12 +12,13 @@ import torch
 
 
 def provenance(program: str | None = None) -> dict:
-    """``command`` (``program`` + this process's arguments), ``commit`` (git HEAD of the code), ``hardware``."""
+    """``command`` (``program`` + this process's arguments), ``commit`` (git HEAD of the code, or
+    ``$EMPATHETIC_MODELS_COMMIT`` where the code runs outside its git checkout), ``hardware``."""
     try:
         done = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent, check=True)
         commit = done.stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
+        commit = os.environ.get("EMPATHETIC_MODELS_COMMIT", "unknown")
     if torch.cuda.is_available():
         hardware = torch.cuda.get_device_name(0)
     else:

@@ -35,6 +35,13 @@ def test_recipe_flags_come_first_so_command_line_overrides_win():
     assert json.loads(argv[argv.index("--model_config") + 1])["d_model"] == 300
 
 
+def test_a_later_model_config_updates_the_recipes_key_by_key():
+    argv = recipe_argv(["emocause", "--model_config", '{"gating": "hard"}', "--seed", "3"])
+    config = json.loads(argv[argv.index("--model_config") + 1])
+    assert config["gating"] == "hard" and config["d_model"] == 300 and config["encoder_layers"] == 6
+    assert argv.count("--model_config") == 1 and argv[-2:] == ["--seed", "3"]
+
+
 def test_unknown_recipe_names_the_known_ones():
     with pytest.raises(SystemExit, match="recipe not found: nope.*sample"):
         recipe_argv(["nope"])
@@ -57,6 +64,8 @@ def test_sample_run_logs_every_loss_term_and_writes_a_loadable_checkpoint(tmp_pa
     assert results["num_examples"] == 12 and results["split_style"] == "full"
     assert {"ppl", "bleu_1", "bleu_4", "dist_1", "dist_2", "sent_std", "emotion_accuracy"} <= results["metrics"].keys()
     assert results["train_wall_clock_s"] > 0 and results["commit"]
+    # the sample recipe keeps the best checkpoint: the time to reach it is recorded, within the whole run's
+    assert info["best_eval_step"] in (4, 8) and 0 < results["wall_clock_to_best_eval_s"] <= info["train_wall_clock_s"]
     rows = (out / "results" / "test_generations.jsonl").read_text().splitlines()
     assert len(rows) == 12 and "prediction" in json.loads(rows[0])
     assert "model-index" in (out / "README.md").read_text()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from transformers import TrainerCallback
 
 
@@ -18,3 +20,23 @@ class PretrainingPhaseCallback(TrainerCallback):
             if not hasattr(model, self.flag):
                 raise ValueError(f"{type(model).__name__} has no {self.flag!r} training phase")
             setattr(model, self.flag, state.global_step < self.steps)
+
+
+class EvalClockCallback(TrainerCallback):
+    """Records the training wall-clock (seconds since training began) at each evaluation, so a run can report
+    how long it took to reach its best validation loss (``state.best_global_step``)."""
+
+    def __init__(self):
+        self.start, self.elapsed_at_step = None, {}
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.start = time.perf_counter()
+
+    def on_evaluate(self, args, state, control, **kwargs):
+        self.elapsed_at_step[state.global_step] = round(time.perf_counter() - self.start, 2)
+
+    def summary(self, state) -> dict:
+        """``best_eval_step``, ``best_eval_metric`` (the best model's metric) and ``wall_clock_to_best_eval_s``."""
+        step = state.best_global_step
+        return {"best_eval_step": step, "best_eval_metric": state.best_metric,
+                "wall_clock_to_best_eval_s": self.elapsed_at_step.get(step)}  # fmt: skip

@@ -52,7 +52,7 @@ from empathetic_models.knowledge.causes import CauseDetector, annotate_causes
 from empathetic_models.knowledge.mechanisms import MECHANISMS, MechanismClassifier, annotate_mechanisms
 from empathetic_models.provenance import provenance
 from empathetic_models.tokenization import build_word_tokenizer, vocabulary_texts
-from training.callbacks import PretrainingPhaseCallback
+from training.callbacks import EvalClockCallback, PretrainingPhaseCallback
 from training.collators import EmpatheticDataCollator
 from training.trainer import EmpatheticTrainer
 
@@ -105,7 +105,8 @@ ARGUMENT_GROUPS = (ModelArguments, DataArguments, EvaluationArguments, Seq2SeqTr
 
 
 def recipe_argv(argv: list[str]) -> list[str]:
-    """Turn ``RECIPE [flags]`` into flags: the recipe's keys first, so later flags override them."""
+    """Turn ``RECIPE [flags]`` into flags: the recipe's keys first, so later flags override them (a later
+    ``--model_config`` JSON overrides the recipe's ``model_config`` key by key)."""
     if not argv or argv[0].startswith("-"):
         return argv
     recipe = Path(argv[0])
@@ -114,12 +115,18 @@ def recipe_argv(argv: list[str]) -> list[str]:
     if not recipe.is_file():
         known = ", ".join(sorted(p.stem for p in RECIPES_DIR.glob("*.yaml")))
         raise SystemExit(f"recipe not found: {argv[0]} (a YAML path, or one of: {known})")
+    settings, rest = yaml.safe_load(recipe.read_text()) or {}, list(argv[1:])
+    for flag in ("--model_config", "--model-config"):  # a later --model_config updates the recipe's, key by key
+        while flag in rest[:-1] and isinstance(settings.get("model_config"), dict):
+            i = rest.index(flag)
+            settings["model_config"] = {**settings["model_config"], **json.loads(rest[i + 1])}
+            del rest[i : i + 2]
     flags = []
-    for key, value in (yaml.safe_load(recipe.read_text()) or {}).items():
+    for key, value in settings.items():
         if isinstance(value, (dict, list)):
             value = json.dumps(value)
         flags += [f"--{key}", str(value)]
-    return flags + argv[1:]
+    return flags + rest
 
 
 def parse_args(argv: list[str] | None = None):
@@ -242,7 +249,8 @@ def main(argv: list[str] | None = None) -> dict:
             for split in ("train", "valid")
         }
 
-    callbacks = []
+    clock = EvalClockCallback()
+    callbacks = [clock]
     if model_args.reasoner_pretraining_steps:
         callbacks.append(PretrainingPhaseCallback("reasoner_pretraining", model_args.reasoner_pretraining_steps))
     if model_args.bow_pretraining_steps:
@@ -274,6 +282,7 @@ def main(argv: list[str] | None = None) -> dict:
         "train_wall_clock_s": round(train_seconds, 2),
         "global_step": train_result.global_step,
         "train_loss": train_result.training_loss,
+        **clock.summary(trainer.state),
         "embedding_init": model_args.embeddings or ("from " + model_args.model_name_or_path if model_args.model_name_or_path else "random"),
     }
     if isinstance(featurizer, KempFeaturizer):
@@ -295,7 +304,8 @@ def main(argv: list[str] | None = None) -> dict:
             test = test.select(range(min(eval_args.max_test_samples, len(test))))
         trainer.model.eval()
         results, rows = evaluate_model(trainer.model, featurizer, test, eval_args.test_batch_size, str(output_dir))
-        keys = ("command", "commit", "hardware", "train_wall_clock_s", "data_source", "embedding_init", "knowledge_source")
+        keys = ("command", "commit", "hardware", "train_wall_clock_s", "wall_clock_to_best_eval_s", "best_eval_step",
+                "data_source", "embedding_init", "knowledge_source")
         results.update({k: run_info[k] for k in keys if k in run_info})
         write_results(results, output_dir / "results", name="test_results")
         with open(output_dir / "results" / "test_generations.jsonl", "w") as f:
