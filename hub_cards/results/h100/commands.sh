@@ -108,11 +108,12 @@ case "${1:-}" in
     done
     wait
     progress 0
-    while [ ! -f $R/knowledge.done ] || [ ! -f $R/emocause.done ]; do sleep 10; progress 0 | tail -3; done
-    $PY -m training.benchmark --model $R/kemp_h100 --data_source $ED --reference_examples 100 --train_batch_size 64 \
+    deadline=$(( $(date +%s) + ${2:-420} ))  # then collect what is done; `collect` later gathers the rest
+    while { [ ! -f $R/knowledge.done ] || [ ! -f $R/emocause.done ]; } && [ "$(date +%s)" -lt $deadline ]; do sleep 10; progress 0 | tail -3; done
+    [ -f $R/knowledge.done ] && $PY -m training.benchmark --model $R/kemp_h100 --data_source $ED --reference_examples 100 --train_batch_size 64 \
       --train_variants fp32,bf16 --generation_variants bf16 --generation_batch_size 512 --output_dir $R/speed --name kemp_h100 \
       ${DRY:+--max_examples 8 --reference_examples 2 --train_steps 2} > $R/bench_kemp.log 2>&1
-    tail -5 $R/bench_kemp.log; collect;;
+    tail -5 $R/bench_kemp.log; progress 0; collect;;
   collect) progress 0; collect;;
   *) echo "usage: $0 start|knowledge|finish|collect [seconds to show progress]"; exit 2;;
 esac
