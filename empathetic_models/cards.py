@@ -236,12 +236,15 @@ def write_card(checkpoint_dir: str | Path, results: dict | str | Path | None = N
 
 
 def results_table(results_dir: Path = RESULTS_DIR) -> str:
-    """README table: every measured ``<model_type>/*.json`` beside the papers' rows for that model."""
+    """README table: every measured ``<model_type>/*.json`` (one run's results, with ``metrics``) beside the papers'
+    rows for that model."""
     sections = []
     for model_dir in sorted(p for p in results_dir.iterdir() if p.is_dir() and p.name in ARCHITECTURES):  # not speed/
         rows = []
         for path in sorted(model_dir.glob("*.json")):
             r = json.loads(path.read_text())
+            if "metrics" not in r:  # a summary over several runs, not one run's results
+                continue
             source = f"ours, `{path.relative_to(results_dir.parent)}` ({r.get('split_style')} split, {r.get('hardware', '?')})"
             rows.append((r.get("model_type", model_dir.name), source, r["metrics"]))
         sections.append(f"**{model_dir.name}**\n\n" + markdown_table(rows + published_rows(model_dir.name)))

@@ -20,7 +20,9 @@ def test_readme_results_table_is_generated_from_hub_cards_results(tmp_path):
     results = tmp_path / "results"
     (results / "empathetic_transformer").mkdir(parents=True)
     (results / "empathetic_transformer" / "full_ed.json").write_text(json.dumps(RESULTS))
+    (results / "empathetic_transformer" / "seeds_summary.json").write_text(json.dumps({"what": "mean of runs"}))
     table = results_table(results)
+    assert "seeds_summary" not in table  # a summary over runs has no metrics of its own
     assert "| 37.12 |" in table and "test rig" in table and "NEC Tables 1 and 3" in table
     readme = tmp_path / "README.md"
     readme.write_text("intro\n<!-- results:start -->\nold\n<!-- results:end -->\nend\n")
