@@ -13,6 +13,7 @@ from modeling.configuration_emocause import EmoCauseConfig
 from modeling.configuration_empathetic_transformer import EmpatheticTransformerConfig
 from modeling.configuration_imagine import ImagineConfig
 from modeling.configuration_kemp import KempConfig
+from modeling.configuration_nec import NecConfig
 from modeling.modeling_empathetic_transformer import (
     EmpatheticTransformerForConditionalGeneration,
     EmpatheticTransformerModel,
@@ -21,6 +22,7 @@ from modeling.modeling_case import CaseForConditionalGeneration, CaseModel
 from modeling.modeling_emocause import EmoCauseForConditionalGeneration, EmoCauseModel
 from modeling.modeling_imagine import ImagineForConditionalGeneration, ImagineModel
 from modeling.modeling_kemp import KempForConditionalGeneration, KempModel
+from modeling.modeling_nec import NecForConditionalGeneration
 
 __version__ = "0.1.0"
 
@@ -44,6 +46,12 @@ for _model_type, (_config, _base, _lm) in ARCHITECTURES.items():
     _config.register_for_auto_class()
     _base.register_for_auto_class("AutoModel")
     _lm.register_for_auto_class("AutoModelForSeq2SeqLM")
+
+# NEC wraps a pretrained seq2seq backbone: no bare AutoModel of its own (its training path is still to come)
+AutoConfig.register("nec", NecConfig, exist_ok=True)
+AutoModelForSeq2SeqLM.register(NecConfig, NecForConditionalGeneration, exist_ok=True)
+NecConfig.register_for_auto_class()
+NecForConditionalGeneration.register_for_auto_class("AutoModelForSeq2SeqLM")
 
 from . import pipelines  # noqa: E402, F401  (registers the "empathetic-response" pipeline task)
 

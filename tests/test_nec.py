@@ -1,0 +1,191 @@
+"""NEC (nec.txt): backbone wrapping, knowledge attention, L_CL by hand, candidate ranks, eq. 15 re-ranking,
+ablation flags, save/load and trust_remote_code on a tiny random BART."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+import torch.nn.functional as F
+from test_kemp import _REMOTE_CHILD
+from transformers import AutoModelForSeq2SeqLM, BartConfig, BartForConditionalGeneration
+
+import empathetic_models  # noqa: F401  (registers nec)
+from modeling.configuration_nec import NecConfig
+from modeling.modeling_nec import NecForConditionalGeneration, bleu2, candidate_ranks, contrastive_loss
+
+PAD, EOS = 1, 2
+
+
+def _backbone_config() -> BartConfig:
+    return BartConfig(vocab_size=40, d_model=16, encoder_layers=2, decoder_layers=2, encoder_attention_heads=2, decoder_attention_heads=2,
+                      encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=64, pad_token_id=PAD, bos_token_id=0,
+                      eos_token_id=EOS, decoder_start_token_id=EOS, forced_eos_token_id=None, dropout=0.0)  # fmt: skip
+
+
+def _model(**kwargs) -> NecForConditionalGeneration:
+    torch.manual_seed(0)
+    return NecForConditionalGeneration(NecConfig(backbone=_backbone_config().to_dict(), **kwargs)).eval()
+
+
+def _batch(seed: int = 1) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    input_ids = torch.randint(3, 40, (2, 7), generator=g)
+    input_ids[1, 5:] = PAD
+    knowledge = torch.randint(3, 40, (2, 5, 4), generator=g)
+    knowledge_mask = torch.ones_like(knowledge)
+    knowledge_mask[1, 2:] = 0  # the second dialogue has two inferences
+    labels = torch.randint(3, 40, (2, 6), generator=g)
+    labels[:, -1] = EOS
+    return {"input_ids": input_ids, "attention_mask": input_ids.ne(PAD).long(), "knowledge_input_ids": knowledge,
+            "knowledge_attention_mask": knowledge_mask, "labels": labels}  # fmt: skip
+
+
+def _inputs(batch):
+    return {k: v for k, v in batch.items() if k != "labels"}
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("nec")
+    model = _model()
+    with torch.no_grad():  # open the knowledge gates so that K_S matters in the round trip
+        for attention in model.knowledge_attention:
+            attention.gate.fill_(1.0)
+    model.save_pretrained(folder)
+    return folder
+
+
+def test_knowledge_attention_starts_as_a_no_op_on_the_pretrained_backbone():
+    model, batch = _model(), _batch()
+    backbone = BartForConditionalGeneration(_backbone_config()).eval()
+    backbone.load_state_dict(model.backbone.state_dict())
+    with torch.no_grad():
+        ours = model(**batch).logits
+        plain = backbone(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]).logits
+    torch.testing.assert_close(ours, plain)
+
+
+def test_from_backbone_copies_the_pretrained_weights_into_both_encoders(tmp_path):
+    BartForConditionalGeneration(_backbone_config()).save_pretrained(tmp_path)
+    model = NecForConditionalGeneration.from_backbone(str(tmp_path))
+    pretrained = BartForConditionalGeneration.from_pretrained(tmp_path)
+    for name, value in pretrained.model.encoder.state_dict().items():
+        assert torch.equal(model.knowledge_encoder.state_dict()[name], value), name
+        assert torch.equal(model.backbone.model.encoder.state_dict()[name], value), name
+
+
+def test_loss_is_nll_plus_contrastive_and_gradients_reach_the_new_modules():
+    model, batch = _model(contrastive=True, self_generated=2), _batch()
+    model.train()
+    negatives = torch.randint(3, 40, (2, 3, 5))
+    sources = torch.tensor([[0, 3, -1], [0, 0, 3]])  # D, H, padding | D, D, H
+    out = model(**batch, negative_ids=negatives, negative_sources=sources)
+    assert out.contrastive_loss is not None and out.contrastive_loss.item() >= 0
+    torch.testing.assert_close(out.loss, out.generation_loss + out.contrastive_loss)  # eq. 9
+    nll = F.cross_entropy(out.logits.transpose(1, 2), batch["labels"])
+    torch.testing.assert_close(out.generation_loss, nll)  # eq. 10 (mean over tokens)
+    out.loss.backward()
+    assert model.projection.weight.grad.abs().sum() > 0
+    assert all(a.gate.grad is not None for a in model.knowledge_attention)
+
+
+def test_contrastive_loss_by_hand_on_fixed_representations():
+    z_x = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    z_y = torch.tensor([[[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]],  # y+, then two negatives
+                        [[1.0, 1.0], [0.0, 1.0], [5.0, 5.0]]])  # fmt: skip
+    ranks = torch.tensor([[0, 1, 2], [0, 1, 2]])
+    valid = torch.tensor([[True, True, True], [True, True, False]])
+    s = 2**-0.5
+    # row 0: max(0, s - 1 + .1) + max(0, 0 - 1 + .2); row 1: max(0, 1 - s + .1), the third is padding
+    expected = (max(0, s - 1 + 0.1) + max(0, 0 - 1 + 0.2) + max(0, 1 - s + 0.1)) / 2
+    assert contrastive_loss(z_x, z_y, ranks, valid, gamma=0.1).item() == pytest.approx(expected, abs=1e-6)
+
+
+def test_candidate_ranks_follow_bleu2_to_the_positive():
+    assert bleu2([5, 6, 7], [5, 6, 7]) == pytest.approx(1.0)
+    assert bleu2([9, 9], [5, 6, 7]) == 0.0
+    candidates = torch.tensor([[[5, 6, 7, 8], [9, 9, 1, 1], [5, 6, 7, 8], [5, 6, 1, 1]]])  # y+, unrelated, equal, close
+    ranks = candidate_ranks(candidates, torch.ones(1, 4, dtype=torch.bool), pad_token_id=PAD)
+    assert ranks.tolist() == [[0, 3, 1, 2]]
+
+
+def test_disabled_negative_sources_do_not_change_the_loss():
+    batch = _batch()
+    torch.manual_seed(3)
+    model = _model(contrastive=True, negatives=["high_frequency"])
+    sources = torch.tensor([[0, 3], [0, 3]])  # a D and an H negative each
+    negatives = torch.randint(3, 40, (2, 2, 5))
+    other = negatives.clone()
+    other[:, 0] = torch.randint(3, 40, (2, 5))  # only the (disabled) D negatives differ
+    with torch.no_grad():
+        a = model(**batch, negative_ids=negatives, negative_sources=sources).contrastive_loss
+        b = model(**batch, negative_ids=other, negative_sources=sources).contrastive_loss
+        c = model(**batch, negative_ids=negatives[:, [0, 0]], negative_sources=sources).contrastive_loss
+    assert a == b and a != c  # the H negative counts, the D one does not
+
+
+def test_without_social_knowledge_the_knowledge_inputs_are_irrelevant():
+    model, batch = _model(use_social_knowledge=False), _batch()
+    assert model.knowledge_attention is None and model.knowledge_encoder is None
+    other = dict(batch, knowledge_input_ids=torch.randint(3, 40, (2, 5, 4)))
+    with torch.no_grad():
+        torch.testing.assert_close(model(**batch).logits, model(**other).logits)
+    with_knowledge = _model()
+    with torch.no_grad():
+        for attention in with_knowledge.knowledge_attention:
+            attention.gate.fill_(1.0)
+        assert not torch.allclose(with_knowledge(**batch).logits, with_knowledge(**other).logits)
+
+
+def test_reranking_picks_the_candidate_of_eq_15_and_alpha_zero_is_plain_beam_search():
+    model, batch = _model(), _batch()
+    inputs = _inputs(batch)
+    beams = model.generate(**inputs, rerank_alpha=0.0, num_beams=4, num_return_sequences=4, max_new_tokens=6).view(2, 4, -1)
+    plain = model.generate(**inputs, rerank_alpha=0.0, num_beams=4, max_new_tokens=6)
+    assert torch.equal(plain, beams[:, 0])  # the LM-best beam
+    encoder_outputs = model.get_encoder()(**inputs)
+    z_y, log_prob, length = model.score_candidates(encoder_outputs, inputs["attention_mask"], beams[:, :, 1:])
+    s_sim = F.cosine_similarity(model.represent(encoder_outputs.last_hidden_state, inputs["attention_mask"])[:, None], z_y, dim=-1)
+    for alpha in (0.7, 1.0):
+        expected = (alpha * s_sim + (1 - alpha) * log_prob / length).argmax(-1)
+        chosen = model.generate(**inputs, rerank_alpha=alpha, num_beams=4, max_new_tokens=6)
+        assert torch.equal(chosen, beams[torch.arange(2), expected])
+
+
+def test_batched_generation_matches_one_dialogue_at_a_time():
+    model, inputs = _model(), _inputs(_batch())
+    batched = model.generate(**inputs, max_new_tokens=6)
+    for i in range(2):
+        length = int(inputs["attention_mask"][i].sum())
+        single = {k: v[i : i + 1] for k, v in inputs.items()}
+        single["input_ids"], single["attention_mask"] = single["input_ids"][:, :length], single["attention_mask"][:, :length]
+        alone = model.generate(**single, max_new_tokens=6)[0]
+        assert batched[i, : alone.shape[0]].tolist() == alone.tolist()
+
+
+def test_save_and_load_round_trip(checkpoint):
+    model = AutoModelForSeq2SeqLM.from_pretrained(checkpoint)
+    assert isinstance(model, NecForConditionalGeneration) and model.generation_config.num_beams == 5
+    assert model.config.alpha == 0.7 and model.generation_config.max_new_tokens == 30
+    reference = NecForConditionalGeneration(NecConfig.from_pretrained(checkpoint))
+    reference.load_state_dict(model.state_dict())
+    assert all(torch.equal(a.gate, torch.ones(1)) for a in model.knowledge_attention)
+
+
+def test_trust_remote_code_loads_nec_without_the_package(checkpoint, tmp_path):
+    inputs = _inputs(_batch())
+    with torch.no_grad():
+        expected = AutoModelForSeq2SeqLM.from_pretrained(checkpoint).eval().generate(**inputs)  # beam 5, re-ranked
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "HF_"))}
+    env.update(PYTHONPATH="", HF_HOME=str(tmp_path / "hf"), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    payload = json.dumps({k: v.tolist() for k, v in inputs.items()})
+    result = subprocess.run([sys.executable, "-c", _REMOTE_CHILD, str(checkpoint), payload], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    child = json.loads(result.stdout.strip().splitlines()[-1])
+    assert child["module"].startswith("transformers_modules") and child["tokens"] == expected.tolist()
