@@ -452,9 +452,11 @@ class CaseFeaturizer(KempFeaturizer):
         return self.pad(graphs)
 
 
+from .subword_featurization import NecFeaturizer  # noqa: E402  (subword backbones; imports nothing from here)
+
 FEATURIZERS = {
     "empathetic_transformer": WordContextFeaturizer, "kemp": KempFeaturizer, "emocause": CauseLabelFeaturizer, "case": CaseFeaturizer,
-    "imagine": ImagineFeaturizer,
+    "imagine": ImagineFeaturizer, "nec": NecFeaturizer,
 }  # fmt: skip
 
 

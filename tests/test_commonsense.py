@@ -159,6 +159,8 @@ def test_imagine_heads_are_the_cause_utterances():
 def test_entities_are_the_nouns_of_the_history():
     (entities,) = extract_entities(["My friends and I watched the fireworks at the lake. It was so beautiful!"])
     assert entities == ["friends", "fireworks", "lake"]
+    (short,) = extract_entities(["My ox ate the hay in the barn."])  # nouns under 3 letters are dropped (NEC's code)
+    assert "ox" not in short and "barn" in short
 
 
 def _knowledge(tiny_bart):

@@ -189,3 +189,87 @@ def test_trust_remote_code_loads_nec_without_the_package(checkpoint, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     child = json.loads(result.stdout.strip().splitlines()[-1])
     assert child["module"].startswith("transformers_modules") and child["tokens"] == expected.tolist()
+
+
+# --- featurizer (subword backbone, commonsense columns, negatives) -----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def annotated(tiny_bart, tmp_path_factory):
+    from empathetic_models.data import load_empathetic_dialogues
+    from empathetic_models.knowledge import annotate_commonsense
+    from empathetic_models.knowledge.commonsense import COMET, CommonsenseKnowledge
+
+    comet = COMET.from_pretrained(tiny_bart, device="cpu", max_new_tokens=3)
+    knowledge = CommonsenseKnowledge({r: comet for r in ("xIntent", "xNeed", "xWant", "xEffect", "xReact", "ObjectUse", "AtLocation", "MadeUpOf", "HasProperty")})
+    data = load_empathetic_dialogues("sample")["train"].select(range(8))
+    return annotate_commonsense(data, knowledge, "nec", cache_dir=tmp_path_factory.mktemp("nec_cs"), k=3), knowledge
+
+
+@pytest.fixture(scope="module")
+def nec_featurizer(tiny_bart, tiny_cause_encoder, annotated):
+    from transformers import AutoTokenizer
+
+    from empathetic_models.featurization import featurizer_for
+    from empathetic_models.knowledge import SentenceEncoder
+
+    selector = SentenceEncoder.from_pretrained(tiny_cause_encoder, device="cpu")
+    featurizer = featurizer_for("nec", AutoTokenizer.from_pretrained(tiny_bart), selector=selector, commonsense=annotated[1])
+    from empathetic_models.data import load_empathetic_dialogues
+
+    return featurizer.fit_negatives(load_empathetic_dialogues("sample")["train"])
+
+
+def test_social_selection_keeps_the_inference_closest_to_the_context(nec_featurizer, annotated):
+    data = annotated[0][:4]
+    histories = [" ".join(c) for c in data["context"]]
+    social = {r: data[f"nec_{r}"] for r in ("xIntent", "xNeed", "xWant", "xEffect", "xReact")}
+    k_s, _ = nec_featurizer.select_knowledge(histories, social, [[] for _ in histories])
+    selector = nec_featurizer.selector
+    for i, history in enumerate(histories):
+        for j, relation in enumerate(social):
+            candidates = social[relation][i]
+            scores = (selector.encode(candidates) @ selector.encode([history])[0]).tolist()
+            assert k_s[i][j] == candidates[scores.index(max(scores))]  # eqs. 6-7
+
+
+def test_nec_features_hold_eq_3_input_k_s_and_both_negative_kinds(nec_featurizer, annotated):
+    from empathetic_models.subword_featurization import RELEVANCE_PROMPT
+
+    data = annotated[0][:4]
+    features = nec_featurizer(data)
+    tokenizer = nec_featurizer.tokenizer
+    with_knowledge = [i for i, row in enumerate(data["nec_entity_knowledge"]) if row]
+    assert with_knowledge, "the sample should yield entity knowledge"
+    prompt = tokenizer(RELEVANCE_PROMPT, add_special_tokens=False)["input_ids"]
+    text = features["input_ids"][with_knowledge[0]]
+    assert any(text[i : i + len(prompt)] == prompt for i in range(len(text)))  # U ⊕ [SEP] ⊕ P_r ⊕ L(K_E)
+    assert all(len(row) == 5 for row in features["knowledge_input_ids"])  # one K_S inference per social relation
+    for sources, negatives in zip(features["negative_sources"], features["negative_ids"], strict=True):
+        assert sources == [0, 0, 0, 3, 3, 3] and len(negatives) == 6
+    assert nec_featurizer(data)["negative_ids"] == features["negative_ids"]  # the same negatives every epoch
+    for context, target, emotion in zip(data["context"], data["target"], data["emotion"], strict=True):
+        for text, source in nec_featurizer._negatives(context, target, emotion):
+            pool = nec_featurizer.high_frequency if source == 3 else [t for e, ts in nec_featurizer.emotion_responses.items() if e != str(emotion) for t in ts]
+            assert text in pool  # D: a response of another emotion; H: a most frequent training response
+    plain = type(nec_featurizer)(tokenizer, selector=nec_featurizer.selector, use_entity_knowledge=False)(data)
+    assert plain["input_ids"][0] == tokenizer(" ".join(data["context"][0]))["input_ids"]  # w/o Entity: U alone
+
+
+def test_nec_trains_and_responds_from_featurized_dialogues(tiny_bart, nec_featurizer, annotated, tmp_path):
+    model = NecForConditionalGeneration.from_backbone(str(tiny_bart), contrastive=True, self_generated=2)
+    columns = nec_featurizer(annotated[0][:3])
+    batch = nec_featurizer.pad([{k: v[i] for k, v in columns.items()} for i in range(3)])
+    model.train()
+    out = model(**batch)
+    assert torch.isfinite(out.loss) and out.contrastive_loss is not None
+    out.loss.backward()
+    model.eval()
+    dialogues = [["i lost my keys today and i am so sad ."], ["my dog ate the cake !", "oh no", "i was so angry"]]
+    tokens = model.generate(**nec_featurizer.encode_dialogues(dialogues), max_new_tokens=4)
+    assert tokens.shape[0] == 2
+    nec_featurizer.save_pretrained(tmp_path)
+    from empathetic_models.subword_featurization import NecFeaturizer
+
+    reloaded = NecFeaturizer.from_checkpoint(nec_featurizer.tokenizer, tmp_path, selector=nec_featurizer.selector, commonsense=annotated[1])
+    assert reloaded.high_frequency == nec_featurizer.high_frequency and reloaded.entity_triples == 3

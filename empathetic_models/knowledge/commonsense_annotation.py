@@ -31,6 +31,7 @@ TASKS = ("case", "imagine", "nec")
 ANNOTATION_VERSION = 2  # part of the cache key: bump when what a task computes changes (2: IMAGINE's head is C)
 _CLAUSE_BREAK = re.compile(r"(?<=[.!?;,])\s+")
 NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
+MIN_ENTITY_LETTERS = 3  # NEC's code keeps entities of at least 3 letters
 
 
 def cause_sequence(context: list[str], cause_flags: list[int] | None) -> str:
@@ -60,13 +61,14 @@ def _tagger():
 
 
 def extract_entities(texts: list[str], max_entities: int = 10) -> list[list[str]]:
-    """The distinct nouns (NN, NNS, NNP, NNPS) of each text, lower-cased, in order, stop-words excluded."""
+    """The distinct nouns (NN, NNS, NNP, NNPS) of each text with at least :data:`MIN_ENTITY_LETTERS` letters,
+    lower-cased, in order, stop-words excluded."""
     entities = []
     for doc in _tagger().pipe(texts, batch_size=256):
         found: list[str] = []
         for token in doc:
             word = token.text.lower()
-            if token.tag_ in NOUN_TAGS and word.isalpha() and word not in STOPWORDS and word not in found:
+            if token.tag_ in NOUN_TAGS and word.isalpha() and len(word) >= MIN_ENTITY_LETTERS and word not in STOPWORDS and word not in found:
                 found.append(word)
         entities.append(found[:max_entities])
     return entities
@@ -156,7 +158,8 @@ def annotate_commonsense(
     annotator = CommonsenseAnnotator(knowledge, task, k, max_entities)
     if len(dataset) and not all(dataset["context"]):
         raise ValueError("every example needs a non-empty context to take commonsense from")
-    fingerprint = datasets.fingerprint.Hasher.hash([dataset._fingerprint, knowledge.fingerprint(), task, k, max_entities, ANNOTATION_VERSION])
+    settings = [dataset._fingerprint, knowledge.fingerprint(), task, k, max_entities, ANNOTATION_VERSION]
+    fingerprint = datasets.fingerprint.Hasher.hash(settings + ([MIN_ENTITY_LETTERS] if task == "nec" else []))
     cache_file = None
     if cache_dir is not None:
         Path(cache_dir).mkdir(parents=True, exist_ok=True)

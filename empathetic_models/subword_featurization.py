@@ -1,0 +1,223 @@
+"""Featurizers of the models on pretrained subword backbones (BART, BlenderBot-small, warm-started encoders).
+
+:class:`NecFeaturizer` (nec.txt §3.2–3.4): the encoder input I_enc = U ⊕ [SEP] ⊕ P_r ⊕ L(K_E) (eq. 3), the social
+knowledge K_S (one inference per relation, the one closest to U by sentence-embedding cosine, eqs. 6–7) as
+``knowledge_input_ids``, and for contrastive training the negatives of other emotions (D) and the most frequent
+training responses (H). Commonsense comes from the ``nec_*`` columns of
+:func:`~empathetic_models.knowledge.annotate_commonsense` (task ``nec``) or, for new dialogues, from the source the
+featurizer was given.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import zlib
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from transformers import PreTrainedTokenizerBase
+from transformers.utils import cached_file
+
+from .knowledge.commonsense import ENTITY_RELATIONS, SOCIAL_RELATIONS
+
+NEC_FILE = "nec_featurizer.json"
+RELEVANCE_PROMPT = "The following knowledge facts are highly relevant to the left query:"  # P_r of eq. 3
+DIFF_EMOTION, HIGH_FREQUENCY = 0, 3  # indices into modeling.configuration_nec.NEGATIVE_SOURCES
+
+
+def _pad(rows: list[list[int]], width: int, value: int) -> list[list[int]]:
+    return [row + [value] * (width - len(row)) for row in rows]
+
+
+class NecFeaturizer:
+    """Features of NEC (see the module docstring). ``selector`` is a
+    :class:`~empathetic_models.knowledge.SentenceEncoder` (the paper: MPNet, all-mpnet-base-v2; offline also
+    all-MiniLM-L6-v2); it picks K_S (eqs. 6–7) and, standing in for the paper's SAKDP-style BERT scorer (not
+    trained here), the top ``entity_triples`` entity triples K_E by cosine to U."""
+
+    model_input_names = ("input_ids", "attention_mask", "knowledge_input_ids", "knowledge_attention_mask")
+
+    def __init__(
+        self,
+        tokenizer: PreTrainedTokenizerBase,
+        selector=None,
+        commonsense=None,
+        commonsense_spec: dict | None = None,
+        entity_triples: int = 3,
+        use_entity_knowledge: bool = True,
+        high_frequency: Sequence[str] = (),
+        emotion_responses: dict[str, list[str]] | None = None,
+        diff_emotion: int = 3,
+        max_source_length: int = 512,
+        max_target_length: int = 64,
+        max_knowledge_length: int = 32,
+    ):
+        self.tokenizer, self.selector = tokenizer, selector
+        self.commonsense, self.commonsense_spec = commonsense, commonsense_spec
+        self.entity_triples, self.use_entity_knowledge = entity_triples, use_entity_knowledge
+        self.high_frequency, self.emotion_responses, self.diff_emotion = list(high_frequency), emotion_responses or {}, diff_emotion
+        self.max_source_length, self.max_target_length, self.max_knowledge_length = max_source_length, max_target_length, max_knowledge_length
+        self.pad_id = tokenizer.pad_token_id
+        self.separator = tokenizer.sep_token or tokenizer.eos_token
+
+    def fit_negatives(self, train, high_frequency: int = 3, per_emotion: int = 2000) -> NecFeaturizer:
+        """H = the ``high_frequency`` most frequent training responses; a pool of up to ``per_emotion`` responses
+        per emotion for D (§3.4). ``train``: ED response examples with ``target`` and ``emotion``."""
+        targets, emotions = train["target"], train["emotion"]
+        counts = Counter(t.strip().lower() for t in targets)
+        self.high_frequency = [t for t, _ in counts.most_common(high_frequency)]
+        pool: dict[str, list[str]] = {}
+        for target, emotion in zip(targets, emotions, strict=True):
+            name = str(emotion)
+            if len(pool.setdefault(name, [])) < per_emotion:
+                pool[name].append(target)
+        self.emotion_responses = pool
+        return self
+
+    # --- knowledge -------------------------------------------------------------------------------------------
+
+    def _commonsense(self, batch: dict[str, list]) -> dict[str, list]:
+        if all(f"nec_{r}" in batch for r in SOCIAL_RELATIONS) and "nec_entity_knowledge" in batch:
+            return batch
+        if self.commonsense is None:
+            raise ValueError(
+                "NEC needs commonsense: annotate the examples (empathetic_models.knowledge.annotate_commonsense, task 'nec') "
+                "or give the featurizer a commonsense source (commonsense=...)"
+            )
+        from .knowledge.commonsense_annotation import CommonsenseAnnotator
+
+        return {**batch, **CommonsenseAnnotator(self.commonsense, "nec")({"context": batch["context"]})}
+
+    def _require_selector(self):
+        if self.selector is None:
+            from .knowledge.sentence_encoder import SentenceEncoder
+
+            self.selector = SentenceEncoder.from_pretrained(None)
+        return self.selector
+
+    def select_knowledge(self, histories: list[str], social: dict[str, list[list[str]]], triples: list[list[dict]]):
+        """K_S: per example and relation the inference of highest cosine to U (eqs. 6–7); K_E: the
+        ``entity_triples`` triples of highest cosine to U. One encoder call for all texts of the batch."""
+        candidates = sorted({t for r in SOCIAL_RELATIONS for row in social[r] for t in row}
+                            | {self.linearize(t) for row in triples for t in row})  # fmt: skip
+        selector = self._require_selector()
+        vectors = selector.encode(histories + candidates)
+        u, index = vectors[: len(histories)], {text: i for i, text in enumerate(candidates)}
+        cand = vectors[len(histories) :]
+
+        def best(i: int, texts: list[str], n: int) -> list[str]:
+            if not texts:
+                return []
+            scores = cand[[index[t] for t in texts]] @ u[i]
+            return [texts[j] for j in scores.topk(min(n, len(texts))).indices.tolist()]
+
+        k_s = [[(best(i, social[r][i], 1) or [""])[0] for r in SOCIAL_RELATIONS] for i in range(len(histories))]
+        k_e = [best(i, [self.linearize(t) for t in row], self.entity_triples) for i, row in enumerate(triples)]
+        return k_s, k_e
+
+    @staticmethod
+    def linearize(triple: dict) -> str:
+        """L(·) of eq. 3: "ent, rel, tail"."""
+        return f"{triple['entity']}, {triple['relation']}, {triple['tail']}"
+
+    # --- tokens ----------------------------------------------------------------------------------------------
+
+    def encode_source(self, history: str, entity_facts: list[str]) -> list[int]:
+        """I_enc = U ⊕ [SEP] ⊕ P_r ⊕ L(K_E) (eq. 3); a too-long U loses its oldest tokens, never the knowledge."""
+        knowledge = f" {self.separator} {RELEVANCE_PROMPT} " + " ".join(f"{fact}." for fact in entity_facts) if entity_facts else ""
+        ids = self.tokenizer(history + knowledge)["input_ids"]
+        if len(ids) <= self.max_source_length:
+            return ids
+        tail = self.tokenizer(knowledge, add_special_tokens=False)["input_ids"] if knowledge else []
+        head = self.tokenizer(history)["input_ids"]
+        keep = max(self.max_source_length - len(tail) - 1, 1)
+        return ([head[0]] + head[1:-1][-(keep - 1) :] + tail + [head[-1]])[: self.max_source_length]
+
+    def _tokens(self, texts: list[str], limit: int) -> list[list[int]]:
+        return [ids[:limit] for ids in self.tokenizer(texts)["input_ids"]] if texts else []
+
+    def _negatives(self, context: Sequence[str], target: str, emotion) -> list[tuple[str, int]]:
+        rng = random.Random(zlib.crc32((" ".join(context) + "\t" + target).encode()))  # the same negatives every epoch
+        others = [e for e in self.emotion_responses if e != str(emotion)]
+        negatives = [(rng.choice(self.emotion_responses[rng.choice(others)]), DIFF_EMOTION) for _ in range(self.diff_emotion if others else 0)]
+        return negatives + [(text, HIGH_FREQUENCY) for text in self.high_frequency]
+
+    def __call__(self, batch: dict[str, list]) -> dict[str, list]:
+        """Batched ``Dataset.map`` function over response examples (with the ``nec_*`` commonsense columns)."""
+        batch = self._commonsense(batch)
+        histories = [" ".join(context) for context in batch["context"]]
+        social = {r: batch[f"nec_{r}"] for r in SOCIAL_RELATIONS}
+        triples = [[t for t in row if t["relation"] in ENTITY_RELATIONS] for row in batch["nec_entity_knowledge"]]
+        k_s, k_e = self.select_knowledge(histories, social, triples)
+        features = {
+            "input_ids": [self.encode_source(h, facts if self.use_entity_knowledge else []) for h, facts in zip(histories, k_e, strict=True)],
+            "knowledge_input_ids": [[ids if text else [] for ids, text in zip(self._tokens(row, self.max_knowledge_length), row, strict=True)] for row in k_s],
+        }
+        if "target" in batch:
+            features["labels"] = self._tokens(list(batch["target"]), self.max_target_length)
+            if self.high_frequency or self.emotion_responses:
+                negatives = [self._negatives(c, t, e) for c, t, e in zip(batch["context"], batch["target"], batch["emotion"], strict=True)]
+                features["negative_ids"] = [self._tokens([text for text, _ in row], self.max_target_length) for row in negatives]
+                features["negative_sources"] = [[source for _, source in row] for row in negatives]
+        return features
+
+    def pad(self, features: list[dict]) -> dict[str, torch.Tensor]:
+        """Right-pad featurized examples into a batch (labels with -100; absent negatives with source -1)."""
+        ids = [f["input_ids"] for f in features]
+        width = max(map(len, ids))
+        batch = {"input_ids": torch.tensor(_pad(ids, width, self.pad_id)),
+                 "attention_mask": torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in ids])}  # fmt: skip
+        knowledge = [f["knowledge_input_ids"] for f in features]
+        k = max(len(row) for row in knowledge)
+        t = max([len(x) for row in knowledge for x in row] + [1])
+        rows = [_pad(row + [[]] * (k - len(row)), t, self.pad_id) for row in knowledge]
+        batch["knowledge_input_ids"] = torch.tensor(rows)
+        batch["knowledge_attention_mask"] = torch.tensor([[[1] * len(x) + [0] * (t - len(x)) for x in row + [[]] * (k - len(row))] for row in knowledge])
+        if "labels" in features[0]:
+            labels = [f["labels"] for f in features]
+            batch["labels"] = torch.tensor(_pad(labels, max(map(len, labels)), -100))
+        if "negative_ids" in features[0]:
+            c = max(len(f["negative_ids"]) for f in features)
+            t = max([len(x) for f in features for x in f["negative_ids"]] + [1])
+            batch["negative_ids"] = torch.tensor([_pad(f["negative_ids"] + [[]] * (c - len(f["negative_ids"])), t, self.pad_id) for f in features])
+            batch["negative_sources"] = torch.tensor([f["negative_sources"] + [-1] * (c - len(f["negative_sources"])) for f in features])
+        return batch
+
+    def encode_dialogues(self, dialogues: Sequence[Sequence[str]]) -> dict[str, torch.Tensor]:
+        """Batch of validated user dialogues (lists of utterances, last = speaker) → model inputs."""
+        columns = self({"context": [list(d) for d in dialogues]})
+        return self.pad([dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)])
+
+    # --- checkpoints -----------------------------------------------------------------------------------------
+
+    def save_pretrained(self, folder: str | Path) -> None:
+        """``nec_featurizer.json``: settings, the selector's name, the commonsense source, H (not the D pool)."""
+        blob = {
+            "entity_triples": self.entity_triples, "use_entity_knowledge": self.use_entity_knowledge,
+            "max_source_length": self.max_source_length, "max_target_length": self.max_target_length,
+            "max_knowledge_length": self.max_knowledge_length, "selector": None if self.selector is None else self.selector.name,
+            "commonsense": self.commonsense_spec, "high_frequency": self.high_frequency,
+        }  # fmt: skip
+        (Path(folder) / NEC_FILE).write_text(json.dumps(blob, indent=2) + "\n")
+
+    @classmethod
+    def from_checkpoint(cls, tokenizer: PreTrainedTokenizerBase, checkpoint: str | Path, **kwargs) -> NecFeaturizer:
+        path = Path(checkpoint) / NEC_FILE if Path(checkpoint).is_dir() else cached_file(str(checkpoint), NEC_FILE, _raise_exceptions_for_missing_entries=False)
+        saved = json.loads(Path(path).read_text()) if path and Path(path).is_file() else {}
+        selector_name, spec = saved.pop("selector", None), saved.pop("commonsense", None)
+        settings = {**saved, **kwargs}
+        if "selector" not in settings and selector_name:
+            from .knowledge.sentence_encoder import SentenceEncoder
+
+            settings["selector"] = SentenceEncoder.from_pretrained(selector_name)
+        if "commonsense" not in settings and spec:
+            from .knowledge.commonsense import offline_commonsense
+
+            settings["commonsense"], settings["commonsense_spec"] = offline_commonsense(**spec), spec
+        return cls(tokenizer, **settings)
+
+
+__all__ = ["NEC_FILE", "RELEVANCE_PROMPT", "NecFeaturizer"]
