@@ -43,6 +43,7 @@ class NecSeq2SeqLMOutput(ModelOutput):
     logits: torch.FloatTensor | None = None
     past_key_values: object | None = None
     encoder_last_hidden_state: torch.FloatTensor | None = None
+    emotion_logits: torch.FloatTensor | None = None  # always None: NEC has no emotion head (the label only picks D)
 
 
 def shift_right(labels: torch.Tensor, pad_token_id: int, start_token_id: int) -> torch.Tensor:
@@ -172,9 +173,11 @@ class NecForConditionalGeneration(NecPreTrainedModel, GenerationMixin):
         self.generation_config.max_new_tokens = 30
 
     @classmethod
-    def from_backbone(cls, name_or_path: str, **config_kwargs) -> NecForConditionalGeneration:
-        """A new NEC around a pretrained seq2seq checkpoint (hub id or path); K_S's encoder starts as its encoder's copy."""
-        backbone = AutoModelForSeq2SeqLM.from_pretrained(name_or_path)
+    def from_backbone(cls, backbone: str | PreTrainedModel, **config_kwargs) -> NecForConditionalGeneration:
+        """A new NEC around a pretrained seq2seq model or checkpoint (hub id or path); K_S's encoder starts as a
+        copy of its encoder."""
+        if isinstance(backbone, str):
+            backbone = AutoModelForSeq2SeqLM.from_pretrained(backbone)
         model = cls(NecConfig(backbone=backbone.config.to_dict(), **config_kwargs))
         model.backbone.load_state_dict(backbone.state_dict())
         if model.knowledge_encoder is not None:
@@ -266,7 +269,7 @@ class NecForConditionalGeneration(NecPreTrainedModel, GenerationMixin):
             return result
         result.generation_loss = F.cross_entropy(out.logits.float().transpose(1, 2), labels, ignore_index=-100)  # eq. 10
         result.loss = result.generation_loss
-        if c.contrastive:
+        if c.contrastive and self.training:  # validation loss stays L_NLL (early stopping, PPL)
             result.contrastive_loss = self._contrastive_loss(input_ids, attention_mask, knowledge_input_ids, knowledge_attention_mask,
                                                              encoder_outputs, labels, negative_ids, negative_sources)  # fmt: skip
             result.loss = result.loss + result.contrastive_loss  # eq. 9, 1:1

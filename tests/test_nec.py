@@ -81,6 +81,7 @@ def test_from_backbone_copies_the_pretrained_weights_into_both_encoders(tmp_path
 
 def test_loss_is_nll_plus_contrastive_and_gradients_reach_the_new_modules():
     model, batch = _model(contrastive=True, self_generated=2), _batch()
+    assert model(**batch).contrastive_loss is None  # in eval mode the loss is L_NLL alone (validation, PPL)
     model.train()
     negatives = torch.randint(3, 40, (2, 3, 5))
     sources = torch.tensor([[0, 3, -1], [0, 0, 3]])  # D, H, padding | D, D, H
@@ -117,7 +118,7 @@ def test_candidate_ranks_follow_bleu2_to_the_positive():
 def test_disabled_negative_sources_do_not_change_the_loss():
     batch = _batch()
     torch.manual_seed(3)
-    model = _model(contrastive=True, negatives=["high_frequency"])
+    model = _model(contrastive=True, negatives=["high_frequency"]).train()  # dropout is 0: deterministic
     sources = torch.tensor([[0, 3], [0, 3]])  # a D and an H negative each
     negatives = torch.randint(3, 40, (2, 2, 5))
     other = negatives.clone()
@@ -273,3 +274,35 @@ def test_nec_trains_and_responds_from_featurized_dialogues(tiny_bart, nec_featur
 
     reloaded = NecFeaturizer.from_checkpoint(nec_featurizer.tokenizer, tmp_path, selector=nec_featurizer.selector, commonsense=annotated[1])
     assert reloaded.high_frequency == nec_featurizer.high_frequency and reloaded.entity_triples == 3
+
+
+# --- training through training.train: the NLL phase, then the contrastive phase from its checkpoint --------
+
+from test_case import CN4, TRIPLES  # noqa: E402
+
+
+@pytest.mark.skipif(not CN4.is_file(), reason="shared ConceptNet absent")
+def test_nec_trains_in_two_phases_and_saves_complete_checkpoints(tiny_bart, tiny_cause_encoder, tmp_path):
+    from training.train import main
+
+    atomic = tmp_path / "atomic.tsv"
+    atomic.write_text("".join(f"{h}\t{r}\t{t}\n" for h, r, t in TRIPLES))
+    common = ["--atomic", str(atomic), "--conceptnet", str(CN4), "--commonsense_encoder", str(tiny_cause_encoder),
+              "--data_source", "sample", "--max_train_samples", "16", "--max_eval_samples", "8", "--max_test_samples", "4",
+              "--per_device_train_batch_size", "4", "--max_steps", "2", "--eval_strategy", "no", "--save_strategy", "no",
+              "--load_best_model_at_end", "false", "--use_cpu", "true", "--knowledge_cache_dir", str(tmp_path / "cache"),
+              "--test_batch_size", "4"]  # fmt: skip
+    nll = tmp_path / "nll"
+    info = main(["nec", "--model_name_or_path", str(tiny_bart), "--output_dir", str(nll), "--model_config",
+                 '{"self_generated": 2}', *common])  # fmt: skip
+    assert info["model_type"] == "nec" and "commonsense" in info["knowledge_source"]
+    assert (nll / "nec_featurizer.json").is_file() and (nll / "results" / "test_results.json").is_file()
+    history = json.loads((nll / "trainer_state.json").read_text())["log_history"]
+    assert not any("contrastive_loss" in h for h in history)
+    phase2 = tmp_path / "contrastive"
+    main(["nec", "--model_name_or_path", str(nll), "--output_dir", str(phase2), "--model_config", '{"contrastive": true, "self_generated": 2}',
+          "--logging_steps", "1", *common])  # fmt: skip
+    history = json.loads((phase2 / "trainer_state.json").read_text())["log_history"]
+    assert any("contrastive_loss" in h for h in history)
+    model = AutoModelForSeq2SeqLM.from_pretrained(phase2)
+    assert model.config.contrastive and model.config.self_generated == 2

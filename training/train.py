@@ -31,27 +31,41 @@ from transformers import (
     set_seed,
 )
 from transformers.trainer_utils import get_last_checkpoint
+from transformers.utils import cached_file
 
 import empathetic_models
+from empathetic_models.backbones import warm_started_encoder_decoder
 from empathetic_models.cards import write_card
 from empathetic_models.data import load_empathetic_dialogues
 from empathetic_models.embeddings import load_glove_embeddings
 from empathetic_models.evaluation import write_results
-from empathetic_models.featurization import CaseFeaturizer, ImagineFeaturizer, KempFeaturizer, featurizer_for
+from empathetic_models.featurization import (
+    CaseFeaturizer,
+    ImagineFeaturizer,
+    KempFeaturizer,
+    featurizer_for,
+)
 from empathetic_models.inference import evaluate_model
 from empathetic_models.knowledge import (
     ConceptIndex,
     ConceptRetriever,
     RetrievalConfig,
+    SentenceEncoder,
     VADLexicon,
     annotate_commonsense,
     annotate_concepts,
     offline_commonsense,
 )
 from empathetic_models.knowledge.causes import CauseDetector, annotate_causes
-from empathetic_models.knowledge.mechanisms import MECHANISMS, MechanismClassifier, annotate_mechanisms
+from empathetic_models.knowledge.mechanisms import (
+    MECHANISMS,
+    MechanismClassifier,
+    annotate_mechanisms,
+)
 from empathetic_models.provenance import provenance
+from empathetic_models.subword_featurization import NEC_FILE, NecFeaturizer
 from empathetic_models.tokenization import build_word_tokenizer, vocabulary_texts
+from modeling.modeling_nec import NecForConditionalGeneration
 from training.callbacks import EvalClockCallback, PretrainingPhaseCallback
 from training.collators import EmpatheticDataCollator
 from training.trainer import EmpatheticTrainer
@@ -62,7 +76,7 @@ RECIPES_DIR = Path(__file__).parent / "recipes"
 
 @dataclass
 class ModelArguments:
-    model_type: str = field(default="empathetic_transformer", metadata={"help": f"one of {sorted(empathetic_models.ARCHITECTURES)}"})
+    model_type: str = field(default="empathetic_transformer", metadata={"help": f"one of {sorted([*empathetic_models.ARCHITECTURES, 'nec'])}"})
     model_name_or_path: str | None = field(default=None, metadata={"help": "start from this checkpoint (folder or hub id) instead of random weights"})
     model_config: str | None = field(default=None, metadata={"help": 'JSON dict of config overrides, e.g. \'{"d_model": 300}\''})
     embeddings: str | None = field(default=None, metadata={"help": "GloVe-format text file to initialise word embeddings"})
@@ -77,6 +91,7 @@ class ModelArguments:
     ip_classifier: str | None = field(default=None, metadata={"help": "imagine: Interpretations classifier"})
     ex_classifier: str | None = field(default=None, metadata={"help": "imagine: Explorations classifier"})
     bow_pretraining_steps: int = field(default=0, metadata={"help": "case: first train L_BOW alone (the knowledge discernment) for this many steps"})
+    warm_start_encoder: str | None = field(default=None, metadata={"help": "nec: backbone = this encoder warm-started as an encoder-decoder (e.g. all-MiniLM-L6-v2)"})
     min_word_frequency: int = field(default=1, metadata={"help": "words seen fewer times in train map to [UNK]"})
 
 
@@ -135,15 +150,23 @@ def parse_args(argv: list[str] | None = None):
 
 
 def build_tokenizer(model_args: ModelArguments, train_split):
-    if model_args.model_name_or_path:
-        return AutoTokenizer.from_pretrained(model_args.model_name_or_path)
+    if model_args.model_name_or_path or model_args.warm_start_encoder:
+        return AutoTokenizer.from_pretrained(model_args.model_name_or_path or model_args.warm_start_encoder)
     return build_word_tokenizer(vocabulary_texts(train_split), min_frequency=model_args.min_word_frequency)
 
 
 def build_model(model_args: ModelArguments, tokenizer):
-    if model_args.model_name_or_path:
-        return AutoModelForSeq2SeqLM.from_pretrained(model_args.model_name_or_path)
+    """``--model_name_or_path`` (with ``--model_config`` overrides), a new NEC around a pretrained backbone, or a
+    new model of ``--model_type`` on the word vocabulary."""
     overrides = json.loads(model_args.model_config) if model_args.model_config else {}
+    path = model_args.model_name_or_path
+    if model_args.model_type == "nec" and not (path and AutoConfig.from_pretrained(path).model_type == "nec"):
+        if not (path or model_args.warm_start_encoder):
+            raise SystemExit("nec needs --model_name_or_path (a BART / BlenderBot-small checkpoint) or --warm_start_encoder (an encoder)")
+        backbone = warm_started_encoder_decoder(model_args.warm_start_encoder)[0] if model_args.warm_start_encoder else path
+        return NecForConditionalGeneration.from_backbone(backbone, **overrides)
+    if path:
+        return AutoModelForSeq2SeqLM.from_pretrained(path, **overrides)
     config = AutoConfig.for_model(
         model_args.model_type,
         vocab_size=len(tokenizer),
@@ -164,11 +187,17 @@ def build_model(model_args: ModelArguments, tokenizer):
 def build_featurizer(model, tokenizer, model_args: ModelArguments, data_args: DataArguments, checkpoint: str | None):
     """The model's featurizer: read from ``checkpoint`` when resuming or fine-tuning, else built (for KEMP,
     from the ConceptNet dump and NRC-VAD lexicon, restricted to the tokenizer's vocabulary)."""
-    lengths = {
-        "max_source_length": min(data_args.max_source_length, model.config.max_position_embeddings),
-        "max_target_length": min(data_args.max_target_length, model.config.max_position_embeddings),
-    }
+    positions = getattr(model.config, "max_position_embeddings", None) or getattr(model.config.get_text_config(decoder=True), "max_position_embeddings", 512)
+    lengths = {"max_source_length": min(data_args.max_source_length, positions), "max_target_length": min(data_args.max_target_length, positions)}
     model_type = model.config.model_type
+    if model_type == "nec" and not (checkpoint and cached_file(checkpoint, NEC_FILE, _raise_exceptions_for_missing_entries=False)):
+        if not (model_args.comet or (model_args.atomic and model_args.conceptnet)):
+            raise SystemExit("nec needs commonsense: --comet a COMET-ATOMIC2020 checkpoint, or --atomic ATOMIC tuples and --conceptnet")
+        spec = {"comet": model_args.comet} if model_args.comet else {"atomic": model_args.atomic, "conceptnet": model_args.conceptnet,
+                                                                      "encoder": model_args.commonsense_encoder}  # fmt: skip
+        return featurizer_for(model_type, tokenizer, selector=SentenceEncoder.from_pretrained(model_args.commonsense_encoder),
+                              commonsense=offline_commonsense(**spec), commonsense_spec=spec,
+                              use_entity_knowledge=model.config.use_entity_knowledge, **lengths)  # fmt: skip
     if checkpoint:
         return featurizer_for(model_type, tokenizer, checkpoint=checkpoint, **lengths)
     if model_type == "imagine":
@@ -240,6 +269,11 @@ def main(argv: list[str] | None = None) -> dict:
                 raw[split] = annotate_commonsense(raw[split], featurizer.commonsense, "imagine", cache_root / "commonsense", featurizer.inferences_per_relation)
                 if classifiers:
                     raw[split] = annotate_mechanisms(raw[split], classifiers, cache_root / "mechanisms")
+        if isinstance(featurizer, NecFeaturizer):  # NEC's social and entity commonsense; D and H negatives from train
+            featurizer.fit_negatives(raw["train"])
+            cache_dir = data_args.knowledge_cache_dir or Path(datasets.config.HF_DATASETS_CACHE) / "empathetic_models_commonsense"
+            for split in ("train", "valid"):
+                raw[split] = annotate_commonsense(raw[split], featurizer.commonsense, "nec", cache_dir)
         if isinstance(featurizer, CaseFeaturizer) and featurizer.commonsense is not None:  # CASE's COMET-style inferences
             cache_dir = data_args.knowledge_cache_dir or Path(datasets.config.HF_DATASETS_CACHE) / "empathetic_models_commonsense"
             for split in ("train", "valid"):
@@ -291,6 +325,10 @@ def main(argv: list[str] | None = None) -> dict:
         run_info["knowledge_source"] = f"emotion causes by the detector {model_args.cause_detector}"
     if isinstance(featurizer, CaseFeaturizer) and featurizer.commonsense is not None:
         run_info["knowledge_source"] += f"; commonsense: {featurizer.commonsense.name}"
+    if isinstance(featurizer, NecFeaturizer):
+        run_info["knowledge_source"] = (f"commonsense: {featurizer.commonsense.name}; K_S and K_E chosen by cosine under {featurizer.selector.name}"
+                                        if featurizer.commonsense is not None else "commonsense: the checkpoint's")  # fmt: skip
+        run_info["embedding_init"] = "backbone: " + (model_args.warm_start_encoder or model_args.model_name_or_path)
     if isinstance(featurizer, ImagineFeaturizer):
         mechanisms = ", ".join(f"{k}: {getattr(model_args, f'{k}_classifier')}" for k in MECHANISMS if getattr(model_args, f"{k}_classifier"))
         run_info["knowledge_source"] += f"; commonsense: {featurizer.commonsense.name}; mechanisms: {mechanisms or 'none'}"

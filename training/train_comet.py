@@ -29,7 +29,6 @@ from transformers import (
     AutoModelForSeq2SeqLM,
     AutoTokenizer,
     DataCollatorForSeq2Seq,
-    EncoderDecoderModel,
     HfArgumentParser,
     Seq2SeqTrainer,
     Seq2SeqTrainingArguments,
@@ -37,6 +36,7 @@ from transformers import (
 )
 from transformers.trainer_utils import get_last_checkpoint
 
+from empathetic_models.backbones import warm_started_encoder_decoder
 from empathetic_models.knowledge.commonsense import COMET, load_atomic
 from empathetic_models.knowledge.commonsense_eval import compare_sources, exclude_heads, load_system_eval
 from empathetic_models.provenance import provenance
@@ -76,13 +76,7 @@ def build_model(args: CometArguments):
                                       bos_token_id=start, eos_token_id=end, decoder_start_token_id=start, forced_eos_token_id=None,
                                       **settings)  # fmt: skip
         return AutoModelForSeq2SeqLM.from_config(config), tokenizer
-    tokenizer = AutoTokenizer.from_pretrained(args.warm_start_encoder)
-    model = EncoderDecoderModel.from_encoder_decoder_pretrained(args.warm_start_encoder, args.warm_start_encoder)
-    for config in (model.config, model.generation_config):
-        config.decoder_start_token_id = tokenizer.cls_token_id
-        config.eos_token_id = tokenizer.sep_token_id
-        config.pad_token_id = tokenizer.pad_token_id
-    return model, tokenizer
+    return warm_started_encoder_decoder(args.warm_start_encoder)
 
 
 def backbone(args: CometArguments) -> str:
