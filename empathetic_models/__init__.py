@@ -53,6 +53,9 @@ AutoModelForSeq2SeqLM.register(NecConfig, NecForConditionalGeneration, exist_ok=
 NecConfig.register_for_auto_class()
 NecForConditionalGeneration.register_for_auto_class("AutoModelForSeq2SeqLM")
 
+# every model_type the package trains and serves
+MODEL_TYPES = (*ARCHITECTURES, "nec")
+
 from . import pipelines  # noqa: E402, F401  (registers the "empathetic-response" pipeline task)
 
 __all__ = [
@@ -72,4 +75,7 @@ __all__ = [
     "KempConfig",
     "KempForConditionalGeneration",
     "KempModel",
+    "MODEL_TYPES",
+    "NecConfig",
+    "NecForConditionalGeneration",
 ]

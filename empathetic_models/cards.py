@@ -13,7 +13,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from hub_cards import PUBLISHED, RESULTS_DIR, template_path
 
-from . import ARCHITECTURES
+from . import ARCHITECTURES, MODEL_TYPES
 
 # metric key → (column name, definition), in the papers' column order
 METRICS = {
@@ -148,6 +148,8 @@ def build_card(
     elif model_type in ARCHITECTURES:
         config = ARCHITECTURES[model_type][0]().to_dict()
         config_source = f"the defaults of `{ARCHITECTURES[model_type][0].__name__}`; no `config.json` was given"
+    elif model_type in MODEL_TYPES:  # NEC: no defaults without its backbone
+        raise ValueError(f"a {model_type} card describes the checkpoint's backbone: give its config (the checkpoint folder's config.json)")
     else:
         config, config_source = {}, f"config {NOT_RECORDED}"
     config = dict(config)
@@ -239,7 +241,7 @@ def results_table(results_dir: Path = RESULTS_DIR) -> str:
     """README table: every measured ``<model_type>/*.json`` (one run's results, with ``metrics``) beside the papers'
     rows for that model."""
     sections = []
-    for model_dir in sorted(p for p in results_dir.iterdir() if p.is_dir() and p.name in ARCHITECTURES):  # not speed/
+    for model_dir in sorted(p for p in results_dir.iterdir() if p.is_dir() and p.name in MODEL_TYPES):  # not speed/
         rows = []
         for path in sorted(model_dir.glob("*.json")):
             r = json.loads(path.read_text())

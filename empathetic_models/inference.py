@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, PreTrainedModel
 
-from . import ARCHITECTURES
+from . import MODEL_TYPES
 from .data import describe_split, validate_dialogue
 from .evaluation import METRIC_VERSION, compute_text_metrics, emotion_accuracy, perplexity
 from .featurization import featurizer_for
@@ -23,9 +23,9 @@ from .generation import generate_with_emotion
 def load_checkpoint(path: str | Path, device: str | None = None, **featurizer_kwargs):
     """(model, tokenizer, featurizer) from a checkpoint folder or hub id; clear error for foreign models."""
     model = AutoModelForSeq2SeqLM.from_pretrained(path)
-    if model.config.model_type not in ARCHITECTURES:
+    if model.config.model_type not in MODEL_TYPES:
         raise ValueError(
-            f"{path} holds a {model.config.model_type!r} model; empathetic-models serves {sorted(ARCHITECTURES)}"
+            f"{path} holds a {model.config.model_type!r} model; empathetic-models serves {sorted(MODEL_TYPES)}"
         )
     tokenizer = AutoTokenizer.from_pretrained(path)
     if len(tokenizer) != model.config.vocab_size:

@@ -86,6 +86,12 @@ class NecConfig(PretrainedConfig):
         return inner.vocab_size if getattr(inner, "decoder", None) is None else inner.decoder.vocab_size
 
     @property
+    def max_position_embeddings(self) -> int:
+        """The longest input the backbone's decoder (and so the whole model) takes."""
+        inner = self.backbone_config()
+        return (getattr(inner, "decoder", None) or inner).max_position_embeddings
+
+    @property
     def hidden_size(self) -> int:
         inner = self.backbone_config()
         inner = getattr(inner, "decoder", None) or inner

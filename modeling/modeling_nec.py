@@ -11,6 +11,7 @@ are by BLEU-2 to y⁺.
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ class NecSeq2SeqLMOutput(ModelOutput):
     generation_loss: torch.FloatTensor | None = None  # L_NLL, eq. 10
     contrastive_loss: torch.FloatTensor | None = None  # L_CL, eq. 11
     logits: torch.FloatTensor | None = None
-    past_key_values: object | None = None
+    cache: object | None = None  # the key/value cache (``past_key_values`` before transformers 5.24)
     encoder_last_hidden_state: torch.FloatTensor | None = None
     emotion_logits: torch.FloatTensor | None = None  # always None: NEC has no emotion head (the label only picks D)
 
@@ -168,6 +169,8 @@ class NecForConditionalGeneration(NecPreTrainedModel, GenerationMixin):
                 layer.register_forward_hook(attention.hook)
         self.projection = nn.Linear(hidden, config.projection_dim or hidden)  # CoNT's z = ReLU(W h), mean-pooled
         self.projection._nec_new = True
+        # the backbone's name for the key/value cache: ``cache`` from transformers 5.24, ``past_key_values`` before
+        self._cache_argument = "cache" if "cache" in inspect.signature(self.backbone.forward).parameters else "past_key_values"
         self.post_init()
         self.generation_config.num_beams = 5  # beam 5, 30 steps (§4.2 and the code)
         self.generation_config.max_new_tokens = 30
@@ -211,7 +214,10 @@ class NecForConditionalGeneration(NecPreTrainedModel, GenerationMixin):
         mask = mask.to(projected.dtype)[..., None]
         return (projected * mask).sum(-2) / mask.sum(-2).clamp_min(1)
 
-    def _decode(self, encoder_outputs, attention_mask, decoder_input_ids, **kwargs):
+    def _decode(self, encoder_outputs, attention_mask, decoder_input_ids, cache=None, **kwargs):
+        """The backbone's decoder with K_S set for the knowledge attentions; ``cache`` under the backbone's name."""
+        if cache is not None:
+            kwargs[self._cache_argument] = cache
         self._set_knowledge(encoder_outputs)
         try:
             return self.backbone(
@@ -247,6 +253,7 @@ class NecForConditionalGeneration(NecPreTrainedModel, GenerationMixin):
         knowledge_attention_mask: torch.Tensor | None = None,
         decoder_input_ids: torch.Tensor | None = None,
         encoder_outputs: NecEncoderOutput | None = None,
+        cache=None,
         past_key_values=None,
         labels: torch.Tensor | None = None,
         negative_ids: torch.Tensor | None = None,
@@ -263,8 +270,9 @@ class NecForConditionalGeneration(NecPreTrainedModel, GenerationMixin):
             encoder_outputs = self.nec_encoder(input_ids, attention_mask, knowledge_input_ids, knowledge_attention_mask)
         if labels is not None and decoder_input_ids is None:
             decoder_input_ids = shift_right(labels, c.pad_token_id, c.decoder_start_token_id)
-        out = self._decode(encoder_outputs, attention_mask, decoder_input_ids, past_key_values=past_key_values, use_cache=use_cache)
-        result = NecSeq2SeqLMOutput(logits=out.logits, past_key_values=out.past_key_values, encoder_last_hidden_state=encoder_outputs.last_hidden_state)
+        out = self._decode(encoder_outputs, attention_mask, decoder_input_ids, cache=cache if cache is not None else past_key_values, use_cache=use_cache)
+        new_cache = out.cache if "cache" in out.__dataclass_fields__ else out.past_key_values  # transformers >= 5.24 / older
+        result = NecSeq2SeqLMOutput(logits=out.logits, cache=new_cache, encoder_last_hidden_state=encoder_outputs.last_hidden_state)
         if labels is None:
             return result
         result.generation_loss = F.cross_entropy(out.logits.float().transpose(1, 2), labels, ignore_index=-100)  # eq. 10

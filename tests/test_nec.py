@@ -306,3 +306,9 @@ def test_nec_trains_in_two_phases_and_saves_complete_checkpoints(tiny_bart, tiny
     assert any("contrastive_loss" in h for h in history)
     model = AutoModelForSeq2SeqLM.from_pretrained(phase2)
     assert model.config.contrastive and model.config.self_generated == 2
+    from empathetic_models.inference import generate_responses, load_checkpoint
+
+    model, _, featurizer = load_checkpoint(str(phase2), "cpu")  # what evaluate / generate / chat use
+    assert featurizer.commonsense is not None  # rebuilt from nec_featurizer.json for new dialogues
+    responses, emotions = generate_responses(model, featurizer, [["i lost my dog today ."]], batch_size=1, progress=False, max_new_tokens=3)
+    assert len(responses) == 1 and emotions == [None]

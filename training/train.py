@@ -76,7 +76,7 @@ RECIPES_DIR = Path(__file__).parent / "recipes"
 
 @dataclass
 class ModelArguments:
-    model_type: str = field(default="empathetic_transformer", metadata={"help": f"one of {sorted([*empathetic_models.ARCHITECTURES, 'nec'])}"})
+    model_type: str = field(default="empathetic_transformer", metadata={"help": f"one of {sorted(empathetic_models.MODEL_TYPES)}"})
     model_name_or_path: str | None = field(default=None, metadata={"help": "start from this checkpoint (folder or hub id) instead of random weights"})
     model_config: str | None = field(default=None, metadata={"help": 'JSON dict of config overrides, e.g. \'{"d_model": 300}\''})
     embeddings: str | None = field(default=None, metadata={"help": "GloVe-format text file to initialise word embeddings"})
