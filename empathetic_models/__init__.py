@@ -9,6 +9,7 @@ the ``empathetic-response`` pipeline task.
 from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
 
 from modeling.configuration_case import CaseConfig
+from modeling.configuration_case_blenderbot import CaseBlenderbotConfig
 from modeling.configuration_emocause import EmoCauseConfig
 from modeling.configuration_empathetic_transformer import EmpatheticTransformerConfig
 from modeling.configuration_imagine import ImagineConfig
@@ -19,6 +20,7 @@ from modeling.modeling_empathetic_transformer import (
     EmpatheticTransformerModel,
 )
 from modeling.modeling_case import CaseForConditionalGeneration, CaseModel
+from modeling.modeling_case_blenderbot import CaseBlenderbotForConditionalGeneration
 from modeling.modeling_emocause import EmoCauseForConditionalGeneration, EmoCauseModel
 from modeling.modeling_imagine import ImagineForConditionalGeneration, ImagineModel
 from modeling.modeling_kemp import KempForConditionalGeneration, KempModel
@@ -47,19 +49,27 @@ for _model_type, (_config, _base, _lm) in ARCHITECTURES.items():
     _base.register_for_auto_class("AutoModel")
     _lm.register_for_auto_class("AutoModelForSeq2SeqLM")
 
-# NEC wraps a pretrained seq2seq backbone: no bare AutoModel of its own (its training path is still to come)
-AutoConfig.register("nec", NecConfig, exist_ok=True)
-AutoModelForSeq2SeqLM.register(NecConfig, NecForConditionalGeneration, exist_ok=True)
-NecConfig.register_for_auto_class()
-NecForConditionalGeneration.register_for_auto_class("AutoModelForSeq2SeqLM")
+# models around a pretrained seq2seq backbone: config → model with LM head (no bare AutoModel of their own)
+BACKBONE_ARCHITECTURES = {
+    "nec": (NecConfig, NecForConditionalGeneration),
+    "case_blenderbot": (CaseBlenderbotConfig, CaseBlenderbotForConditionalGeneration),
+}
+for _model_type, (_config, _lm) in BACKBONE_ARCHITECTURES.items():
+    AutoConfig.register(_model_type, _config, exist_ok=True)
+    AutoModelForSeq2SeqLM.register(_config, _lm, exist_ok=True)
+    _config.register_for_auto_class()
+    _lm.register_for_auto_class("AutoModelForSeq2SeqLM")
 
 # every model_type the package trains and serves
-MODEL_TYPES = (*ARCHITECTURES, "nec")
+MODEL_TYPES = (*ARCHITECTURES, *BACKBONE_ARCHITECTURES)
 
 from . import pipelines  # noqa: E402, F401  (registers the "empathetic-response" pipeline task)
 
 __all__ = [
     "ARCHITECTURES",
+    "BACKBONE_ARCHITECTURES",
+    "CaseBlenderbotConfig",
+    "CaseBlenderbotForConditionalGeneration",
     "CaseConfig",
     "CaseForConditionalGeneration",
     "CaseModel",

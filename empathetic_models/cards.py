@@ -148,7 +148,7 @@ def build_card(
     elif model_type in ARCHITECTURES:
         config = ARCHITECTURES[model_type][0]().to_dict()
         config_source = f"the defaults of `{ARCHITECTURES[model_type][0].__name__}`; no `config.json` was given"
-    elif model_type in MODEL_TYPES:  # NEC: no defaults without its backbone
+    elif model_type in MODEL_TYPES:  # NEC, CASE-BlenderBot: no defaults without their backbone
         raise ValueError(f"a {model_type} card describes the checkpoint's backbone: give its config (the checkpoint folder's config.json)")
     else:
         config, config_source = {}, f"config {NOT_RECORDED}"

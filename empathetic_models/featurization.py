@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
+from bisect import bisect_right
 from collections.abc import Sequence
+from itertools import accumulate
 from pathlib import Path
 
 import torch
@@ -162,28 +164,46 @@ class KempFeaturizer(WordContextFeaturizer):
     def save_pretrained(self, folder: str | Path) -> None:
         self.retriever.save(Path(folder) / KNOWLEDGE_FILE)
 
+    def _word_pieces(self, words: Sequence[str]) -> list[list[int]]:
+        """Token ids of each word: one vocabulary entry here; subword featurizers split words into pieces."""
+        return [[self.vocab.get(w, self.unk_id)] for w in words]
+
     def encode_graph(self, context: Sequence[str], roles: Sequence[str] | None = None, annotation: tuple | None = None) -> tuple[dict, bool]:
-        """Vertex features of one dialogue; ``annotation`` = (concepts, sources, intensities) over the full context."""
+        """Vertex features of one dialogue; ``annotation`` = (concepts, sources, intensities) over the full context.
+        A word of several pieces gives a vertex per piece (its state and η on each); a concept's source is the
+        first piece of its word."""
         roles = default_roles(len(context)) if roles is None else roles
         words, states = [], []
         for utterance, role in zip(context, roles, strict=True):
             tokens = word_tokenize(utterance)
             words += tokens
             states += [STATE_IDS[role]] * len(tokens)
-        dropped = max(0, len(words) - self.max_words)
-        words, states = words[dropped:], states[dropped:]
+        pieces = self._word_pieces(words)
+        kept_pieces = list(accumulate(len(p) for p in reversed(pieces)))  # pieces of the last 1, 2, … words
+        dropped = len(words) - bisect_right(kept_pieces, self.max_words)
+        words, states, pieces = words[dropped:], states[dropped:], pieces[dropped:]
         if annotation is None:
             concepts, sources, intensities = self.retriever.retrieve(words)
         else:  # sources count the full context's words: shift past the dropped ones
             kept = [(c, s - dropped, e) for c, s, e in zip(*annotation, strict=True) if s >= dropped]
             concepts, sources, intensities = ([k[i] for k in kept] for i in range(3))
-        features = {
-            "input_ids": [self.cls_id] + [self.vocab.get(w, self.unk_id) for w in words + list(concepts)],
-            "dialogue_state_ids": [STATE_IDS[SPEAKER]] + states + [CONCEPT_STATE] * len(concepts),
-            "concept_sources": [-1] * (1 + len(words)) + [1 + s for s in sources],
-            "emotion_intensity": [0.0] + [self.retriever.intensity(w) for w in words] + list(intensities),
-        }
+        features = {"input_ids": [self.cls_id], "dialogue_state_ids": [STATE_IDS[SPEAKER]], "concept_sources": [-1], "emotion_intensity": [0.0]}
+        first_piece = []
+        for word, state, word_pieces in zip(words, states, pieces, strict=True):
+            first_piece.append(len(features["input_ids"]))
+            self._add_vertices(features, word_pieces, state, -1, self.retriever.intensity(word))
+        for concept_pieces, source, intensity in zip(self._word_pieces(concepts), sources, intensities, strict=True):
+            if len(features["input_ids"]) + len(concept_pieces) > self.max_source_length:
+                break
+            self._add_vertices(features, concept_pieces, CONCEPT_STATE, first_piece[source], intensity)
         return features, dropped > 0
+
+    @staticmethod
+    def _add_vertices(features: dict, ids: list[int], state: int, source: int, intensity: float) -> None:
+        features["input_ids"] += ids
+        features["dialogue_state_ids"] += [state] * len(ids)
+        features["concept_sources"] += [source] * len(ids)
+        features["emotion_intensity"] += [intensity] * len(ids)
 
     def __call__(self, batch: dict[str, list]) -> dict[str, list]:
         annotations = [None] * len(batch["context"])
@@ -452,11 +472,34 @@ class CaseFeaturizer(KempFeaturizer):
         return self.pad(graphs)
 
 
+class CaseBlenderbotFeaturizer(CaseFeaturizer):
+    """CASE's inputs for a subword backbone (CASE-BlenderBot, case.txt §4.5): :class:`CaseFeaturizer`'s vertices with
+    every context word and concept split into the backbone tokenizer's pieces (see :meth:`KempFeaturizer.encode_graph`);
+    G_CS vertices, reactions and responses tokenized by it. [CLS] is the tokenizer's CLS (else BOS), EOS its EOS
+    (else SEP)."""
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, *args, **kwargs):
+        super().__init__(tokenizer, *args, **kwargs)
+        self.cls_id = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
+        self.eos_id = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.sep_token_id
+        if self.cls_id is None or self.eos_id is None or self.pad_id is None:
+            raise ValueError(f"{type(tokenizer).__name__} needs a CLS or BOS, an EOS or SEP and a PAD token for CASE-BlenderBot")
+
+    def _ids(self, text: str) -> list[int]:
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def _word_pieces(self, words: Sequence[str]) -> list[list[int]]:
+        if not words:
+            return []
+        # a leading space: byte-level BPE (BART) marks word starts with it; BlenderBot-small and WordPiece ignore it
+        return [ids or [self.unk_id] for ids in self.tokenizer([" " + w for w in words], add_special_tokens=False)["input_ids"]]
+
+
 from .subword_featurization import NecFeaturizer  # noqa: E402  (subword backbones; imports nothing from here)
 
 FEATURIZERS = {
     "empathetic_transformer": WordContextFeaturizer, "kemp": KempFeaturizer, "emocause": CauseLabelFeaturizer, "case": CaseFeaturizer,
-    "imagine": ImagineFeaturizer, "nec": NecFeaturizer,
+    "imagine": ImagineFeaturizer, "nec": NecFeaturizer, "case_blenderbot": CaseBlenderbotFeaturizer,
 }  # fmt: skip
 
 

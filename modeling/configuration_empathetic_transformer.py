@@ -55,8 +55,9 @@ class EmpatheticTransformerConfig(PreTrainedConfig):
             self.id2label = emotion_id2label()
         super().__post_init__(**kwargs)
         self.label2id = {label: i for i, label in self.id2label.items()}
-        # save_pretrained adds AutoConfig / AutoModelForSeq2SeqLM; the bare model is listed here.
-        self.auto_map = {"AutoModel": self.bare_model_class, **(getattr(self, "auto_map", None) or {})}
+        # save_pretrained adds AutoConfig / AutoModelForSeq2SeqLM; the bare model (if the architecture has one) is listed here.
+        if self.bare_model_class:
+            self.auto_map = {"AutoModel": self.bare_model_class, **(getattr(self, "auto_map", None) or {})}
         self._check()
 
     def _check(self) -> None:

@@ -3,7 +3,9 @@ training and similarity-re-ranked beam search."""
 
 from __future__ import annotations
 
-from transformers import AutoConfig, PretrainedConfig
+from transformers import PretrainedConfig
+
+from .backbone_blocks import backbone_config, decoder_config
 
 NEGATIVE_SOURCES = ("diff_emotion", "self_generated", "batch", "high_frequency")  # D, y', B, H (§3.4)
 
@@ -73,8 +75,7 @@ class NecConfig(PretrainedConfig):
         super().__init__(**kwargs)
 
     def backbone_config(self) -> PretrainedConfig:
-        settings = dict(self.backbone)
-        return AutoConfig.for_model(settings.pop("model_type"), **settings)
+        return backbone_config(self.backbone)
 
     def get_text_config(self, decoder=None, encoder=None) -> PretrainedConfig:
         """The backbone's (generation sizes its key/value cache from the decoder's layers)."""
@@ -82,17 +83,14 @@ class NecConfig(PretrainedConfig):
 
     @property
     def vocab_size(self) -> int:
-        inner = self.backbone_config()
-        return inner.vocab_size if getattr(inner, "decoder", None) is None else inner.decoder.vocab_size
+        return decoder_config(self.backbone_config()).vocab_size
 
     @property
     def max_position_embeddings(self) -> int:
         """The longest input the backbone's decoder (and so the whole model) takes."""
-        inner = self.backbone_config()
-        return (getattr(inner, "decoder", None) or inner).max_position_embeddings
+        return decoder_config(self.backbone_config()).max_position_embeddings
 
     @property
     def hidden_size(self) -> int:
-        inner = self.backbone_config()
-        inner = getattr(inner, "decoder", None) or inner
+        inner = decoder_config(self.backbone_config())
         return getattr(inner, "d_model", None) or inner.hidden_size

@@ -116,7 +116,7 @@ class CaseEncoder(nn.Module):
         self.embed_vertex_types = nn.Embedding(2, d)  # G_EC: word or emotional concept
         self.intensity = nn.Linear(1, d, bias=False)  # superimposes ω(v_i) on ec_i
         self.dropout = nn.Dropout(config.embedding_dropout)
-        self.context_encoder = TransformerEncoderStack(config)
+        self.context_encoder = self.build_context_encoder(config)
         self.cognition_encoder = _stack(config, config.cognition_layers)
         self.cognition_graph = nn.ModuleList(GraphTransformerLayer(config, NUM_COGNITION_EDGE_RELATIONS) for _ in range(config.graph_layers))
         self.concept_graph = nn.ModuleList(GraphTransformerLayer(config) for _ in range(config.graph_layers))
@@ -130,8 +130,20 @@ class CaseEncoder(nn.Module):
         self.emotion_head = nn.Linear(d, config.num_labels)  # W_emo of eq. 16
         self.context_fusion = nn.Linear(3 * d, d)  # MLP of eq. 18
 
+    def build_context_encoder(self, config: CaseConfig) -> nn.Module | None:
+        return TransformerEncoderStack(config)
+
     def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
         return self.embed_tokens(input_ids) + self.embed_positions(input_ids.shape[-1])
+
+    def encode_context(self, input_ids: torch.Tensor, states: torch.Tensor, mask: torch.Tensor, dropout: bool = True) -> torch.Tensor:
+        """The context encoder over word + position + dialogue-state embeddings → S_X (B, S, D) (§3.2)."""
+        embedded = self.embed(input_ids) + self.embed_states(states)
+        return self.context_encoder(self.dropout(embedded) if dropout else embedded, mask)
+
+    def fuse_context(self, context: torch.Tensor, r_cog: torch.Tensor, r_aff: torch.Tensor) -> torch.Tensor:
+        """S'_X = ReLU(MLP([S_X; r_cog; r_aff])) per token (eq. 18)."""
+        return F.relu(self.context_fusion(torch.cat([context, r_cog[:, None].expand_as(context), r_aff[:, None].expand_as(context)], -1)))
 
     def encode_sentences(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, encoder: TransformerEncoderStack) -> torch.Tensor:
         """(..., L) ids → (..., L, D) states of ``encoder``, each sequence encoded alone."""
@@ -165,12 +177,11 @@ class CaseEncoder(nn.Module):
         context_mask = valid & ~is_concept
 
         # context encoder: [CLS] ⊕ x_1 ⊕ … ⊕ x_N → S_X, s_X (§3.2)
-        words = self.embed(input_ids)
-        context = self.context_encoder(self.dropout(words + self.embed_states(states.masked_fill(is_concept, 0))), context_mask)
+        context = self.encode_context(input_ids, states.masked_fill(is_concept, 0), context_mask)
         s_x = context[:, 0]
 
         # G_EC: token + position + type embeddings, vanilla graph transformer, ω superimposed
-        concepts = self.dropout(words + self.embed_vertex_types(is_concept.long()))
+        concepts = self.dropout(self.embed(input_ids) + self.embed_vertex_types(is_concept.long()))
         if c.use_concept_graph:
             edges = emotional_context_graph(valid, states, sources, self_loops=True)
             for layer in self.concept_graph:
@@ -206,9 +217,8 @@ class CaseEncoder(nn.Module):
         # emotion prediction (eqs. 14–16): r_aff gates r_emo and er_0
         mu = torch.sigmoid(self.affect_gate(torch.cat([r_emo, reactions[:, 0]], dim=-1)))
         r_aff = mu * r_emo + (1 - mu) * reactions[:, 0]
-        fused_context = F.relu(self.context_fusion(torch.cat([context, r_cog[:, None].expand_as(context), r_aff[:, None].expand_as(context)], -1)))  # eq. 18
         return CaseEncoderOutput(
-            last_hidden_state=fused_context,
+            last_hidden_state=self.fuse_context(context, r_cog, r_aff),  # eq. 18
             context_mask=context_mask,
             cognition=cognition,
             knowledge_mask=knowledge_mask,
@@ -330,50 +340,33 @@ ENCODER_INPUTS = (
 )  # fmt: skip
 
 
-class CaseForConditionalGeneration(CasePreTrainedModel, GenerationMixin):
-    """CASE with its losses: L = γ1 (L_BOW + L_KL + L_coarse + α L_fine) + γ2 L_emo + γ3 L_gen + γ4 L_div.
+class CaseObjectives:
+    """CASE's training objectives, shared by CASE and CASE-BlenderBot: L = γ1 (L_BOW + L_KL + L_coarse + α L_fine)
+    + γ2 L_emo + γ3 L_gen + γ4 L_div. A model mixing this in has ``config``, the CASE encoder as :meth:`get_encoder`
+    and calls :meth:`init_objectives` in its ``__init__``.
 
-    ``bow_pretraining = True`` (set by :class:`training.callbacks.PhaseCallback`) trains L_BOW alone, the
-    paper's first phase. ``token_frequency`` counts the tokens the model predicted in training (CEM's
-    diversity weights; summed over processes, saved with the weights)."""
+    ``bow_pretraining = True`` (set by :class:`training.callbacks.PretrainingPhaseCallback`) trains L_BOW alone, the
+    paper's first phase. ``token_frequency`` counts the tokens the model predicted in training (CEM's diversity
+    weights; summed over processes, saved with the weights)."""
 
-    _tied_weights_keys = {"lm_head.weight": "model.shared.weight"}
-
-    def __init__(self, config: CaseConfig):
-        super().__init__(config)
-        d = config.d_model
-        self.model = CaseModel(config)
-        self.lm_head = nn.Linear(d, config.vocab_size, bias=False)
-        self.bow_head = nn.Sequential(nn.Linear(2 * d, d), nn.ReLU(), nn.Linear(d, config.vocab_size))  # η of eq. 8
+    def init_objectives(self, d: int, vocab_size: int) -> None:
+        self.bow_head = nn.Sequential(nn.Linear(2 * d, d), nn.ReLU(), nn.Linear(d, vocab_size))  # η of eq. 8
         self.coarse_scorer = nn.Linear(d, d, bias=False)  # W^coarse of eq. 10
         self.fine_scorer = nn.Linear(d, d, bias=False)  # W^fine of eq. 12
-        self.register_buffer("token_frequency", torch.zeros(config.vocab_size))
+        self.register_buffer("token_frequency", torch.zeros(vocab_size))
         self.bow_pretraining = False
-        self.post_init()
-        self.generation_config.max_new_tokens = 30  # "the maximum decoding step is set to 30"
-
-    def get_encoder(self) -> CaseEncoder:
-        return self.model.encoder
-
-    def get_output_embeddings(self) -> nn.Linear:
-        return self.lm_head
-
-    def set_output_embeddings(self, value: nn.Linear) -> None:
-        self.lm_head = value
 
     def _response_summaries(self, labels: torch.Tensor, encoder_outputs: CaseEncoderOutput):
         """Posteriors P_CS(cs_i | Y), P_EC(ec_i | Y) (eqs. 5–6) from [CLS] ⊕ Y through the cognition and context encoders."""
-        c, encoder = self.config, self.model.encoder
+        c, encoder = self.config, self.get_encoder()
         response = labels.masked_fill(labels.eq(-100), c.pad_token_id)
         response = torch.cat([torch.full_like(response[:, :1], c.cls_token_id), response], dim=1)
         mask = response.ne(c.pad_token_id)
         s_cog = encoder.encode_sentences(response, mask, encoder.cognition_encoder)[:, 0]
-        words = encoder.embed(response) + encoder.embed_states(torch.full_like(response, LISTENER_STATE))
-        s_ctx = encoder.context_encoder(words, mask)[:, 0]
+        s_ctx = encoder.encode_context(response, torch.full_like(response, LISTENER_STATE), mask, dropout=False)[:, 0]
         cognition_post = masked_softmax(torch.einsum("bnd,bd->bn", encoder_outputs.cognition, s_cog), encoder_outputs.knowledge_mask)
         concept_post = masked_softmax(torch.einsum("bsd,bd->bs", encoder_outputs.concepts, s_ctx), encoder_outputs.concept_mask)
         return cognition_post, concept_post
-
     def alignment_losses(self, labels: torch.Tensor, encoder_outputs: CaseEncoderOutput) -> dict[str, torch.Tensor]:
         """L_BOW, L_KL, L_coarse, L_fine (eqs. 7–12) as enabled by the config."""
         c, out = self.config, encoder_outputs
@@ -420,6 +413,58 @@ class CaseForConditionalGeneration(CasePreTrainedModel, GenerationMixin):
         nll = -log_probs.gather(-1, labels.clamp_min(0)[..., None]).squeeze(-1)
         return (weight[labels.clamp_min(0)] * nll * steps).sum() / steps.sum().clamp_min(1)
 
+    def case_losses(self, log_probs: torch.Tensor, labels: torch.Tensor | None, emotion_labels: torch.Tensor | None,
+                    encoder_outputs: CaseEncoderOutput) -> tuple[torch.Tensor | None, dict[str, torch.Tensor]]:  # fmt: skip
+        """(L, its unweighted terms) for the response ``labels`` and ``log_probs`` (B, T, V) of the decoder."""
+        c, losses = self.config, {}
+        if labels is not None:
+            if c.use_alignment:
+                losses.update(self.alignment_losses(labels, encoder_outputs))
+            if self.bow_pretraining and "bow_loss" not in losses:
+                raise ValueError("the L_BOW pre-training phase needs use_alignment=True")
+            if not self.bow_pretraining:
+                steps = labels.ne(-100)
+                nll = -log_probs.gather(-1, labels.clamp_min(0)[..., None]).squeeze(-1)
+                smoothing = c.label_smoothing if self.training else 0.0
+                if smoothing:
+                    nll = (1 - smoothing) * nll - smoothing * log_probs.mean(-1)
+                losses["generation_loss"] = (nll * steps).sum() / steps.sum().clamp_min(1)  # eq. 19
+                if c.diversity_loss_weight:
+                    losses["diversity_loss"] = self.diversity_loss(log_probs, labels)
+        if emotion_labels is not None and not self.bow_pretraining:
+            losses["emotion_loss"] = F.cross_entropy(encoder_outputs.emotion_logits.float(), emotion_labels)  # eq. 17
+        if not losses:
+            return None, losses
+        if self.bow_pretraining:
+            return losses["bow_loss"], losses  # phase 1
+        alignment = {"bow_loss": 1.0, "kl_loss": 1.0, "coarse_loss": 1.0, "fine_loss": c.fine_alignment_weight}  # eq. 13
+        weights = {name: c.alignment_loss_weight * w for name, w in alignment.items()}
+        weights.update(emotion_loss=c.emotion_loss_weight, generation_loss=c.generation_loss_weight, diversity_loss=c.diversity_loss_weight)
+        return sum(weights[name] * value for name, value in losses.items()), losses
+
+
+class CaseForConditionalGeneration(CasePreTrainedModel, CaseObjectives, GenerationMixin):
+    """CASE with its losses (:class:`CaseObjectives`)."""
+
+    _tied_weights_keys = {"lm_head.weight": "model.shared.weight"}
+
+    def __init__(self, config: CaseConfig):
+        super().__init__(config)
+        self.model = CaseModel(config)
+        self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
+        self.init_objectives(config.d_model, config.vocab_size)
+        self.post_init()
+        self.generation_config.max_new_tokens = 30  # "the maximum decoding step is set to 30"
+
+    def get_encoder(self) -> CaseEncoder:
+        return self.model.encoder
+
+    def get_output_embeddings(self) -> nn.Linear:
+        return self.lm_head
+
+    def set_output_embeddings(self, value: nn.Linear) -> None:
+        self.lm_head = value
+
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -444,31 +489,7 @@ class CaseForConditionalGeneration(CasePreTrainedModel, GenerationMixin):
             cache=cache if cache is not None else past_key_values, use_cache=use_cache,
         )  # fmt: skip
         log_probs = self.lm_head(outputs.last_hidden_state).float().log_softmax(-1)
-        c, losses = self.config, {}
-        if labels is not None:
-            if c.use_alignment:
-                losses.update(self.alignment_losses(labels, encoder_outputs))
-            if self.bow_pretraining and "bow_loss" not in losses:
-                raise ValueError("the L_BOW pre-training phase needs use_alignment=True")
-            if not self.bow_pretraining:
-                steps = labels.ne(-100)
-                nll = -log_probs.gather(-1, labels.clamp_min(0)[..., None]).squeeze(-1)
-                smoothing = c.label_smoothing if self.training else 0.0
-                if smoothing:
-                    nll = (1 - smoothing) * nll - smoothing * log_probs.mean(-1)
-                losses["generation_loss"] = (nll * steps).sum() / steps.sum().clamp_min(1)  # eq. 19
-                if c.diversity_loss_weight:
-                    losses["diversity_loss"] = self.diversity_loss(log_probs, labels)
-        if emotion_labels is not None and not self.bow_pretraining:
-            losses["emotion_loss"] = F.cross_entropy(encoder_outputs.emotion_logits.float(), emotion_labels)  # eq. 17
-        loss = None
-        if self.bow_pretraining and losses:
-            loss = losses["bow_loss"]  # phase 1
-        elif losses:
-            alignment = {"bow_loss": 1.0, "kl_loss": 1.0, "coarse_loss": 1.0, "fine_loss": c.fine_alignment_weight}  # eq. 13
-            weights = {name: c.alignment_loss_weight * w for name, w in alignment.items()}
-            weights.update(emotion_loss=c.emotion_loss_weight, generation_loss=c.generation_loss_weight, diversity_loss=c.diversity_loss_weight)
-            loss = sum(weights[name] * value for name, value in losses.items())
+        loss, losses = self.case_losses(log_probs, labels, emotion_labels, encoder_outputs)
         return CaseSeq2SeqLMOutput(
             loss=loss,
             logits=log_probs,
@@ -479,4 +500,4 @@ class CaseForConditionalGeneration(CasePreTrainedModel, GenerationMixin):
         )
 
 
-__all__ = ["CaseForConditionalGeneration", "CaseModel", "CasePreTrainedModel"]
+__all__ = ["CaseEncoder", "CaseForConditionalGeneration", "CaseModel", "CaseObjectives", "CasePreTrainedModel"]

@@ -11,7 +11,6 @@ are by BLEU-2 to y⁺.
 from __future__ import annotations
 
 import copy
-import inspect
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from transformers.generation import GenerationMixin
 from transformers.modeling_outputs import BaseModelOutput
 from transformers.utils import ModelOutput
 
+from .backbone_blocks import GatedMemoryAttention, cache_argument, decoder_config, decoder_layers, output_cache
 from .configuration_nec import NecConfig
 
 
@@ -76,41 +76,6 @@ def contrastive_loss(z_x: torch.Tensor, z_y: torch.Tensor, ranks: torch.Tensor, 
     return (margin.clamp_min(0) * valid[:, 1:]).sum() / z_x.shape[0]
 
 
-class KnowledgeAttention(nn.Module):
-    """Multi-head attention of a decoder layer's output to K_S, added through a tanh gate that starts at 0 (the
-    pretrained backbone is unchanged at initialisation). Registered as a forward hook on the layer."""
-
-    def __init__(self, hidden_size: int, heads: int, dropout: float):
-        super().__init__()
-        self.norm = nn.LayerNorm(hidden_size)
-        self.attention = nn.MultiheadAttention(hidden_size, heads, dropout=dropout, batch_first=True)
-        self.gate = nn.Parameter(torch.zeros(1))
-        self.knowledge: tuple[torch.Tensor, torch.Tensor] | None = None  # set by the model before each decoder run
-
-    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        states, mask = self.knowledge
-        beams = hidden.shape[0] // states.shape[0]  # candidates decoded per example share its knowledge
-        states, mask = states.repeat_interleave(beams, 0), mask.repeat_interleave(beams, 0)
-        has_any = mask.any(-1)
-        attended, _ = self.attention(self.norm(hidden), states, states, key_padding_mask=~(mask | ~has_any[:, None]), need_weights=False)
-        return hidden + torch.tanh(self.gate) * attended * has_any[:, None, None].to(hidden.dtype)
-
-    def hook(self, module, args, output):
-        if self.knowledge is None:
-            return output
-        if isinstance(output, tuple):
-            return (self(output[0]), *output[1:])
-        return self(output)
-
-
-def decoder_layers(backbone: nn.Module) -> nn.ModuleList:
-    """The decoder's layer list of any seq2seq backbone (BART / BlenderbotSmall ``layers``, BERT ``layer``, T5 ``block``)."""
-    for name, module in backbone.get_decoder().named_modules():
-        if isinstance(module, nn.ModuleList) and name.rsplit(".", 1)[-1] in ("layers", "layer", "block"):
-            return module
-    raise ValueError(f"no decoder layer list found in {type(backbone).__name__}")
-
-
 class NecEncoder(nn.Module):
     """The backbone's encoder over I_enc (eq. 4) and its copy over each K_S inference (first-token states). Holds no
     weights of its own: both encoders belong to the model (``backbone``, ``knowledge_encoder``)."""
@@ -144,7 +109,7 @@ class NecPreTrainedModel(PreTrainedModel):
 
     def _init_weights(self, module: nn.Module) -> None:
         """New modules only: the projection and the knowledge attentions (the backbone loads its own weights)."""
-        if isinstance(module, KnowledgeAttention):
+        if isinstance(module, GatedMemoryAttention):
             nn.init.zeros_(module.gate)
         elif isinstance(module, nn.Linear) and getattr(module, "_nec_new", False):
             nn.init.xavier_uniform_(module.weight)
@@ -159,18 +124,16 @@ class NecForConditionalGeneration(NecPreTrainedModel, GenerationMixin):
         self.knowledge_encoder = copy.deepcopy(self.backbone.get_encoder()) if config.use_social_knowledge else None
         self.nec_encoder = NecEncoder(self)
         layers = decoder_layers(self.backbone)
-        inner = config.backbone_config()
-        inner = getattr(inner, "decoder", None) or inner
+        inner = decoder_config(config.backbone_config())
         heads = config.knowledge_heads or getattr(inner, "decoder_attention_heads", None) or inner.num_attention_heads
         dropout = getattr(inner, "attention_dropout", None) or getattr(inner, "attention_probs_dropout_prob", 0.0)
-        self.knowledge_attention = nn.ModuleList(KnowledgeAttention(hidden, heads, dropout) for _ in layers) if config.use_social_knowledge else None
+        self.knowledge_attention = nn.ModuleList(GatedMemoryAttention(hidden, heads, dropout) for _ in layers) if config.use_social_knowledge else None
         if self.knowledge_attention is not None:
             for layer, attention in zip(layers, self.knowledge_attention, strict=True):
                 layer.register_forward_hook(attention.hook)
         self.projection = nn.Linear(hidden, config.projection_dim or hidden)  # CoNT's z = ReLU(W h), mean-pooled
         self.projection._nec_new = True
-        # the backbone's name for the key/value cache: ``cache`` from transformers 5.24, ``past_key_values`` before
-        self._cache_argument = "cache" if "cache" in inspect.signature(self.backbone.forward).parameters else "past_key_values"
+        self._cache_argument = cache_argument(self.backbone)
         self.post_init()
         self.generation_config.num_beams = 5  # beam 5, 30 steps (§4.2 and the code)
         self.generation_config.max_new_tokens = 30
@@ -206,7 +169,7 @@ class NecForConditionalGeneration(NecPreTrainedModel, GenerationMixin):
         if encoder_outputs is not None and encoder_outputs.knowledge_states is not None:
             knowledge = (encoder_outputs.knowledge_states, encoder_outputs.knowledge_mask)
         for attention in self.knowledge_attention:
-            attention.knowledge = knowledge
+            attention.memory = knowledge
 
     def represent(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """z: the mean over unmasked positions of ReLU(W h)."""
@@ -271,8 +234,7 @@ class NecForConditionalGeneration(NecPreTrainedModel, GenerationMixin):
         if labels is not None and decoder_input_ids is None:
             decoder_input_ids = shift_right(labels, c.pad_token_id, c.decoder_start_token_id)
         out = self._decode(encoder_outputs, attention_mask, decoder_input_ids, cache=cache if cache is not None else past_key_values, use_cache=use_cache)
-        new_cache = out.cache if "cache" in out.__dataclass_fields__ else out.past_key_values  # transformers >= 5.24 / older
-        result = NecSeq2SeqLMOutput(logits=out.logits, cache=new_cache, encoder_last_hidden_state=encoder_outputs.last_hidden_state)
+        result = NecSeq2SeqLMOutput(logits=out.logits, cache=output_cache(out), encoder_last_hidden_state=encoder_outputs.last_hidden_state)
         if labels is None:
             return result
         result.generation_loss = F.cross_entropy(out.logits.float().transpose(1, 2), labels, ignore_index=-100)  # eq. 10

@@ -31,7 +31,6 @@ from transformers import (
     set_seed,
 )
 from transformers.trainer_utils import get_last_checkpoint
-from transformers.utils import cached_file
 
 import empathetic_models
 from empathetic_models.backbones import warm_started_encoder_decoder
@@ -63,9 +62,8 @@ from empathetic_models.knowledge.mechanisms import (
     annotate_mechanisms,
 )
 from empathetic_models.provenance import provenance
-from empathetic_models.subword_featurization import NEC_FILE, NecFeaturizer
+from empathetic_models.subword_featurization import NecFeaturizer
 from empathetic_models.tokenization import build_word_tokenizer, vocabulary_texts
-from modeling.modeling_nec import NecForConditionalGeneration
 from training.callbacks import EvalClockCallback, PretrainingPhaseCallback
 from training.collators import EmpatheticDataCollator
 from training.trainer import EmpatheticTrainer
@@ -80,18 +78,18 @@ class ModelArguments:
     model_name_or_path: str | None = field(default=None, metadata={"help": "start from this checkpoint (folder or hub id) instead of random weights"})
     model_config: str | None = field(default=None, metadata={"help": 'JSON dict of config overrides, e.g. \'{"d_model": 300}\''})
     embeddings: str | None = field(default=None, metadata={"help": "GloVe-format text file to initialise word embeddings"})
-    conceptnet: str | None = field(default=None, metadata={"help": "kemp, case: ConceptNet 5 assertions CSV or ConceptNet 4 TSV (.gz ok)"})
-    vad_lexicon: str | None = field(default=None, metadata={"help": "kemp, case: NRC-VAD-Lexicon.txt"})
+    conceptnet: str | None = field(default=None, metadata={"help": "kemp, case(_blenderbot), imagine, nec: ConceptNet 5 assertions CSV or ConceptNet 4 TSV (.gz ok)"})
+    vad_lexicon: str | None = field(default=None, metadata={"help": "kemp, case(_blenderbot): NRC-VAD-Lexicon.txt"})
     cause_detector: str | None = field(default=None, metadata={"help": "emocause: cause detector (training.train_cause_detector output) that annotates ED"})
     reasoner_pretraining_steps: int = field(default=0, metadata={"help": "emocause: first train the emotion reasoner alone (L_r) for this many steps"})
-    atomic: list[str] | None = field(default=None, metadata={"help": "case: ATOMIC tuple files for commonsense by retrieval (see empathetic-models knowledge)"})
-    comet: str | None = field(default=None, metadata={"help": "case: a COMET-ATOMIC2020 checkpoint (hub id or path) for commonsense instead"})
-    commonsense_encoder: str | None = field(default=None, metadata={"help": "case: sentence encoder of ATOMIC retrieval (default all-MiniLM-L6-v2)"})
+    atomic: list[str] | None = field(default=None, metadata={"help": "case, imagine, nec: ATOMIC tuple files for commonsense by retrieval (see empathetic-models knowledge)"})
+    comet: str | None = field(default=None, metadata={"help": "case(_blenderbot), imagine, nec: a COMET-ATOMIC2020 checkpoint (hub id or path) for commonsense instead"})
+    commonsense_encoder: str | None = field(default=None, metadata={"help": "sentence encoder of ATOMIC retrieval (default all-MiniLM-L6-v2)"})
     er_classifier: str | None = field(default=None, metadata={"help": "imagine: Emotional Reactions classifier (training.train_mechanism_classifier)"})
     ip_classifier: str | None = field(default=None, metadata={"help": "imagine: Interpretations classifier"})
     ex_classifier: str | None = field(default=None, metadata={"help": "imagine: Explorations classifier"})
-    bow_pretraining_steps: int = field(default=0, metadata={"help": "case: first train L_BOW alone (the knowledge discernment) for this many steps"})
-    warm_start_encoder: str | None = field(default=None, metadata={"help": "nec: backbone = this encoder warm-started as an encoder-decoder (e.g. all-MiniLM-L6-v2)"})
+    bow_pretraining_steps: int = field(default=0, metadata={"help": "case(_blenderbot): first train L_BOW alone (the knowledge discernment) for this many steps"})
+    warm_start_encoder: str | None = field(default=None, metadata={"help": "nec, case_blenderbot: backbone = this encoder warm-started as an encoder-decoder (e.g. all-MiniLM-L6-v2)"})
     min_word_frequency: int = field(default=1, metadata={"help": "words seen fewer times in train map to [UNK]"})
 
 
@@ -156,15 +154,15 @@ def build_tokenizer(model_args: ModelArguments, train_split):
 
 
 def build_model(model_args: ModelArguments, tokenizer):
-    """``--model_name_or_path`` (with ``--model_config`` overrides), a new NEC around a pretrained backbone, or a
-    new model of ``--model_type`` on the word vocabulary."""
+    """``--model_name_or_path`` (with ``--model_config`` overrides), a new NEC / CASE-BlenderBot around a pretrained
+    backbone, or a new model of ``--model_type`` on the word vocabulary."""
     overrides = json.loads(model_args.model_config) if model_args.model_config else {}
-    path = model_args.model_name_or_path
-    if model_args.model_type == "nec" and not (path and AutoConfig.from_pretrained(path).model_type == "nec"):
+    path, model_type = model_args.model_name_or_path, model_args.model_type
+    if model_type in empathetic_models.BACKBONE_ARCHITECTURES and not (path and AutoConfig.from_pretrained(path).model_type == model_type):
         if not (path or model_args.warm_start_encoder):
-            raise SystemExit("nec needs --model_name_or_path (a BART / BlenderBot-small checkpoint) or --warm_start_encoder (an encoder)")
+            raise SystemExit(f"{model_type} needs --model_name_or_path (a BART / BlenderBot-small checkpoint) or --warm_start_encoder (an encoder)")
         backbone = warm_started_encoder_decoder(model_args.warm_start_encoder)[0] if model_args.warm_start_encoder else path
-        return NecForConditionalGeneration.from_backbone(backbone, **overrides)
+        return empathetic_models.BACKBONE_ARCHITECTURES[model_type][1].from_backbone(backbone, **overrides)
     if path:
         return AutoModelForSeq2SeqLM.from_pretrained(path, **overrides)
     config = AutoConfig.for_model(
@@ -185,12 +183,13 @@ def build_model(model_args: ModelArguments, tokenizer):
 
 
 def build_featurizer(model, tokenizer, model_args: ModelArguments, data_args: DataArguments, checkpoint: str | None):
-    """The model's featurizer: read from ``checkpoint`` when resuming or fine-tuning, else built (for KEMP,
-    from the ConceptNet dump and NRC-VAD lexicon, restricted to the tokenizer's vocabulary)."""
+    """The model's featurizer: read from ``checkpoint`` when resuming or fine-tuning a model of this type, else built
+    (for KEMP and CASE from the ConceptNet dump and NRC-VAD lexicon; with commonsense for CASE, IMAGINE and NEC)."""
     positions = getattr(model.config, "max_position_embeddings", None) or getattr(model.config.get_text_config(decoder=True), "max_position_embeddings", 512)
     lengths = {"max_source_length": min(data_args.max_source_length, positions), "max_target_length": min(data_args.max_target_length, positions)}
     model_type = model.config.model_type
-    if model_type == "nec" and not (checkpoint and cached_file(checkpoint, NEC_FILE, _raise_exceptions_for_missing_entries=False)):
+    own_checkpoint = bool(checkpoint) and AutoConfig.from_pretrained(checkpoint).model_type == model_type  # not a backbone's
+    if model_type == "nec" and not own_checkpoint:
         if not (model_args.comet or (model_args.atomic and model_args.conceptnet)):
             raise SystemExit("nec needs commonsense: --comet a COMET-ATOMIC2020 checkpoint, or --atomic ATOMIC tuples and --conceptnet")
         spec = {"comet": model_args.comet} if model_args.comet else {"atomic": model_args.atomic, "conceptnet": model_args.conceptnet,
@@ -198,7 +197,7 @@ def build_featurizer(model, tokenizer, model_args: ModelArguments, data_args: Da
         return featurizer_for(model_type, tokenizer, selector=SentenceEncoder.from_pretrained(model_args.commonsense_encoder),
                               commonsense=offline_commonsense(**spec), commonsense_spec=spec,
                               use_entity_knowledge=model.config.use_entity_knowledge, **lengths)  # fmt: skip
-    if checkpoint:
+    if own_checkpoint:
         return featurizer_for(model_type, tokenizer, checkpoint=checkpoint, **lengths)
     if model_type == "imagine":
         if not (model_args.atomic or model_args.comet or model_args.conceptnet):
@@ -206,15 +205,17 @@ def build_featurizer(model, tokenizer, model_args: ModelArguments, data_args: Da
         spec = {"comet": model_args.comet} if model_args.comet else {"atomic": model_args.atomic, "conceptnet": model_args.conceptnet,
                                                                       "encoder": model_args.commonsense_encoder}  # fmt: skip
         return featurizer_for(model_type, tokenizer, commonsense=offline_commonsense(**spec), **lengths)
-    if model_type not in ("kemp", "case"):
+    if model_type not in ("kemp", "case", "case_blenderbot"):
         return featurizer_for(model_type, tokenizer, **lengths)
     if not (model_args.conceptnet and model_args.vad_lexicon):
         raise SystemExit(f"{model_type} needs --conceptnet (a ConceptNet dump) and --vad_lexicon (NRC-VAD-Lexicon.txt)")
     index, lexicon = ConceptIndex.from_file(model_args.conceptnet), VADLexicon.from_file(model_args.vad_lexicon)
     if model_type == "kemp":
         return featurizer_for(model_type, tokenizer, retriever=ConceptRetriever(index, lexicon, vocabulary=tokenizer.get_vocab()), **lengths)
-    # CASE ranks all retrieved concepts by ω and keeps N′: retrieve without KEMP's per-dialogue cap
-    retriever = ConceptRetriever(index, lexicon, vocabulary=tokenizer.get_vocab(), config=RetrievalConfig(concepts_per_dialogue=10**6))
+    # CASE ranks all retrieved concepts by ω and keeps N′: retrieve without KEMP's per-dialogue cap; a subword
+    # backbone splits any word into pieces, so its concepts need not be vocabulary entries
+    vocabulary = None if model_type == "case_blenderbot" else tokenizer.get_vocab()
+    retriever = ConceptRetriever(index, lexicon, vocabulary=vocabulary, config=RetrievalConfig(concepts_per_dialogue=10**6))
     if not (model_args.atomic or model_args.comet):
         raise SystemExit("case needs commonsense: --atomic ATOMIC tuple files (retrieval) or --comet a COMET-ATOMIC2020 checkpoint")
     spec = {"comet": model_args.comet} if model_args.comet else {"atomic": model_args.atomic, "encoder": model_args.commonsense_encoder}
@@ -328,7 +329,9 @@ def main(argv: list[str] | None = None) -> dict:
     if isinstance(featurizer, NecFeaturizer):
         run_info["knowledge_source"] = (f"commonsense: {featurizer.commonsense.name}; K_S and K_E chosen by cosine under {featurizer.selector.name}"
                                         if featurizer.commonsense is not None else "commonsense: the checkpoint's")  # fmt: skip
-        run_info["embedding_init"] = "backbone: " + (model_args.warm_start_encoder or model_args.model_name_or_path)
+    if model.config.model_type in empathetic_models.BACKBONE_ARCHITECTURES:
+        backbone = model_args.warm_start_encoder or model_args.model_name_or_path
+        run_info["embedding_init"] = f"backbone: {backbone}" + (" (warm-started encoder-decoder)" if model_args.warm_start_encoder else "")
     if isinstance(featurizer, ImagineFeaturizer):
         mechanisms = ", ".join(f"{k}: {getattr(model_args, f'{k}_classifier')}" for k in MECHANISMS if getattr(model_args, f"{k}_classifier"))
         run_info["knowledge_source"] += f"; commonsense: {featurizer.commonsense.name}; mechanisms: {mechanisms or 'none'}"

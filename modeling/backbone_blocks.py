@@ -1,0 +1,102 @@
+"""Blocks shared by the models built around a pretrained seq2seq backbone (NEC; CASE-BlenderBot).
+
+- :func:`backbone_config` / :func:`decoder_config`: the backbone's config from the dict a wrapper config saves.
+- :func:`decoder_layers` and :func:`after_self_attention`: where new attentions hook into the backbone's decoder.
+- :class:`GatedMemoryAttention`: multi-head attention of the decoder states to a memory (knowledge vectors), added
+  through a tanh gate that starts at 0, so the pretrained backbone is unchanged at initialisation.
+- :func:`cache_argument` / :func:`output_cache`: the key/value cache's name (``cache`` from transformers 5.24,
+  ``past_key_values`` before).
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import torch
+from torch import nn
+from transformers import AutoConfig, PretrainedConfig
+
+POST_NORM_BART_STYLE = ("bart", "blenderbot-small", "marian")  # self_attn_layer_norm follows the self-attention's residual
+
+
+def backbone_config(settings: dict) -> PretrainedConfig:
+    """The backbone's config from its ``to_dict()``."""
+    settings = dict(settings)
+    return AutoConfig.for_model(settings.pop("model_type"), **settings)
+
+
+def decoder_config(config: PretrainedConfig) -> PretrainedConfig:
+    """The decoder's own config: ``config.decoder`` of an ``EncoderDecoderModel``, else ``config``."""
+    return getattr(config, "decoder", None) or config
+
+
+def decoder_layers(backbone: nn.Module) -> nn.ModuleList:
+    """The decoder's layer list of any seq2seq backbone (BART / BlenderbotSmall ``layers``, BERT ``layer``, T5 ``block``)."""
+    for name, module in backbone.get_decoder().named_modules():
+        if isinstance(module, nn.ModuleList) and name.rsplit(".", 1)[-1] in ("layers", "layer", "block"):
+            return module
+    raise ValueError(f"no decoder layer list found in {type(backbone).__name__}")
+
+
+def after_self_attention(layer: nn.Module, model_type: str) -> nn.Module:
+    """The module of a decoder ``layer`` whose output is the hidden state after the self-attention block (residual
+    and norm included) and before the cross-attention: ``self_attn_layer_norm`` of post-norm BART-style layers,
+    ``attention`` of BERT-style ones (``EncoderDecoderModel`` decoders)."""
+    if model_type in POST_NORM_BART_STYLE and hasattr(layer, "self_attn_layer_norm"):
+        return layer.self_attn_layer_norm
+    if hasattr(layer, "crossattention") and hasattr(layer, "attention"):
+        return layer.attention
+    raise ValueError(
+        f"cannot place attentions between the self- and cross-attention of a {model_type!r} decoder layer "
+        f"({type(layer).__name__}); supported: post-norm BART-style decoders {POST_NORM_BART_STYLE} and BERT-style "
+        "EncoderDecoderModel decoders"
+    )
+
+
+class GatedMemoryAttention(nn.Module):
+    """h + tanh(g) · MultiHead(LN(h), M, M) over a memory M (B, K, D) with mask (B, K); g starts at 0. Set ``memory``
+    before the decoder runs; registered as a forward hook (:meth:`hook`) on a backbone module. Rows whose memory is
+    empty are left unchanged; beams decoded per example share its memory."""
+
+    def __init__(self, hidden_size: int, heads: int, dropout: float):
+        super().__init__()
+        self.norm = nn.LayerNorm(hidden_size)
+        self.attention = nn.MultiheadAttention(hidden_size, heads, dropout=dropout, batch_first=True)
+        self.gate = nn.Parameter(torch.zeros(1))
+        self.memory: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        states, mask = self.memory
+        beams = hidden.shape[0] // states.shape[0]
+        states, mask = states.repeat_interleave(beams, 0).to(hidden.dtype), mask.bool().repeat_interleave(beams, 0)
+        has_any = mask.any(-1)
+        attended, _ = self.attention(self.norm(hidden), states, states, key_padding_mask=~(mask | ~has_any[:, None]), need_weights=False)
+        return hidden + torch.tanh(self.gate) * attended * has_any[:, None, None].to(hidden.dtype)
+
+    def hook(self, module, args, output):
+        if self.memory is None:
+            return output
+        if isinstance(output, tuple):
+            return (self(output[0]), *output[1:])
+        return self(output)
+
+
+def cache_argument(backbone: nn.Module) -> str:
+    """The backbone forward's name for the key/value cache."""
+    return "cache" if "cache" in inspect.signature(backbone.forward).parameters else "past_key_values"
+
+
+def output_cache(output):
+    """The key/value cache of a backbone's output, whichever name it has."""
+    return output.cache if "cache" in output.__dataclass_fields__ else output.past_key_values
+
+
+__all__ = [
+    "GatedMemoryAttention",
+    "after_self_attention",
+    "backbone_config",
+    "cache_argument",
+    "decoder_config",
+    "decoder_layers",
+    "output_cache",
+]
