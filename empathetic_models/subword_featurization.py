@@ -22,6 +22,7 @@ from transformers import PreTrainedTokenizerBase
 from transformers.utils import cached_file
 
 from .knowledge.commonsense import ENTITY_RELATIONS, SOCIAL_RELATIONS
+from .knowledge.entity_scorer import linearize
 
 NEC_FILE = "nec_featurizer.json"
 RELEVANCE_PROMPT = "The following knowledge facts are highly relevant to the left query:"  # P_r of eq. 3
@@ -35,8 +36,9 @@ def _pad(rows: list[list[int]], width: int, value: int) -> list[list[int]]:
 class NecFeaturizer:
     """Features of NEC (see the module docstring). ``selector`` is a
     :class:`~empathetic_models.knowledge.SentenceEncoder` (the paper: MPNet, all-mpnet-base-v2; offline also
-    all-MiniLM-L6-v2); it picks K_S (eqs. 6–7) and, standing in for the paper's SAKDP-style BERT scorer (not
-    trained here), the top ``entity_triples`` entity triples K_E by cosine to U."""
+    all-MiniLM-L6-v2); it picks K_S (eqs. 6–7). K_E = the top ``entity_triples`` entity triples by the paper's
+    SAKDP-style scorer when ``scorer`` (an :class:`~empathetic_models.knowledge.EntityKnowledgeScorer`) is given,
+    else by the selector's cosine to U."""
 
     model_input_names = ("input_ids", "attention_mask", "knowledge_input_ids", "knowledge_attention_mask")
 
@@ -44,6 +46,7 @@ class NecFeaturizer:
         self,
         tokenizer: PreTrainedTokenizerBase,
         selector=None,
+        scorer=None,
         commonsense=None,
         commonsense_spec: dict | None = None,
         entity_triples: int = 3,
@@ -55,7 +58,7 @@ class NecFeaturizer:
         max_target_length: int = 64,
         max_knowledge_length: int = 32,
     ):
-        self.tokenizer, self.selector = tokenizer, selector
+        self.tokenizer, self.selector, self.scorer = tokenizer, selector, scorer
         self.commonsense, self.commonsense_spec = commonsense, commonsense_spec
         self.entity_triples, self.use_entity_knowledge = entity_triples, use_entity_knowledge
         self.high_frequency, self.emotion_responses, self.diff_emotion = list(high_frequency), emotion_responses or {}, diff_emotion
@@ -100,7 +103,8 @@ class NecFeaturizer:
 
     def select_knowledge(self, histories: list[str], social: dict[str, list[list[str]]], triples: list[list[dict]]):
         """K_S: per example and relation the inference of highest cosine to U (eqs. 6–7); K_E: the
-        ``entity_triples`` triples of highest cosine to U. One encoder call for all texts of the batch."""
+        ``entity_triples`` triples the scorer ranks highest (else: of highest cosine to U). One encoder (and one
+        scorer) call for all texts of the batch."""
         candidates = sorted({t for r in SOCIAL_RELATIONS for row in social[r] for t in row}
                             | {self.linearize(t) for row in triples for t in row})  # fmt: skip
         selector = self._require_selector()
@@ -115,13 +119,15 @@ class NecFeaturizer:
             return [texts[j] for j in scores.topk(min(n, len(texts))).indices.tolist()]
 
         k_s = [[(best(i, social[r][i], 1) or [""])[0] for r in SOCIAL_RELATIONS] for i in range(len(histories))]
-        k_e = [best(i, [self.linearize(t) for t in row], self.entity_triples) for i, row in enumerate(triples)]
+        if self.scorer is None:
+            k_e = [best(i, [self.linearize(t) for t in row], self.entity_triples) for i, row in enumerate(triples)]
+            return k_s, k_e
+        facts = [[self.linearize(t) for t in row] for row in triples]
+        scores = self.scorer.scores([h for h, row in zip(histories, facts, strict=True) for _ in row], [f for row in facts for f in row]).split([len(r) for r in facts])
+        k_e = [[row[j] for j in s.topk(min(self.entity_triples, len(row))).indices.tolist()] for row, s in zip(facts, scores, strict=True)]
         return k_s, k_e
 
-    @staticmethod
-    def linearize(triple: dict) -> str:
-        """L(·) of eq. 3: "ent, rel, tail"."""
-        return f"{triple['entity']}, {triple['relation']}, {triple['tail']}"
+    linearize = staticmethod(linearize)
 
     # --- tokens ----------------------------------------------------------------------------------------------
 
@@ -199,6 +205,7 @@ class NecFeaturizer:
             "entity_triples": self.entity_triples, "use_entity_knowledge": self.use_entity_knowledge,
             "max_source_length": self.max_source_length, "max_target_length": self.max_target_length,
             "max_knowledge_length": self.max_knowledge_length, "selector": None if self.selector is None else self.selector.name,
+            "entity_scorer": None if self.scorer is None else self.scorer.name,
             "commonsense": self.commonsense_spec, "high_frequency": self.high_frequency,
         }  # fmt: skip
         (Path(folder) / NEC_FILE).write_text(json.dumps(blob, indent=2) + "\n")
@@ -207,8 +214,12 @@ class NecFeaturizer:
     def from_checkpoint(cls, tokenizer: PreTrainedTokenizerBase, checkpoint: str | Path, **kwargs) -> NecFeaturizer:
         path = Path(checkpoint) / NEC_FILE if Path(checkpoint).is_dir() else cached_file(str(checkpoint), NEC_FILE, _raise_exceptions_for_missing_entries=False)
         saved = json.loads(Path(path).read_text()) if path and Path(path).is_file() else {}
-        selector_name, spec = saved.pop("selector", None), saved.pop("commonsense", None)
+        selector_name, spec, scorer_name = saved.pop("selector", None), saved.pop("commonsense", None), saved.pop("entity_scorer", None)
         settings = {**saved, **kwargs}
+        if "scorer" not in settings and scorer_name:
+            from .knowledge.entity_scorer import EntityKnowledgeScorer
+
+            settings["scorer"] = EntityKnowledgeScorer.from_pretrained(scorer_name)
         if "selector" not in settings and selector_name:
             from .knowledge.sentence_encoder import SentenceEncoder
 

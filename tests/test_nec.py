@@ -312,3 +312,66 @@ def test_nec_trains_in_two_phases_and_saves_complete_checkpoints(tiny_bart, tiny
     assert featurizer.commonsense is not None  # rebuilt from nec_featurizer.json for new dialogues
     responses, emotions = generate_responses(model, featurizer, [["i lost my dog today ."]], batch_size=1, progress=False, max_new_tokens=3)
     assert len(responses) == 1 and emotions == [None]
+
+
+# --- entity-knowledge scorer (SAKDP-style) -------------------------------------------------------------------
+
+
+def test_relevance_labels_follow_the_code_both_ways_on_whole_words():
+    from empathetic_models.knowledge.entity_scorer import is_relevant
+
+    triple = {"entity": "dog", "relation": "AtLocation", "tail": "the park"}
+    assert is_relevant("I walked my dog.", "Was it in the park?", triple)  # entity in history, tail in response
+    assert is_relevant("We went to the park.", "Did your dog like it?", triple)  # the other way round
+    assert not is_relevant("I walked my dog.", "Was the parking lot full?", triple)  # whole words only
+    assert not is_relevant("I walked my dog.", "My dog too!", triple)  # the tail must appear somewhere
+
+
+def test_scorer_pairs_keep_every_positive_and_subsample_negatives():
+    import datasets
+
+    from empathetic_models.knowledge import scorer_pairs
+
+    facts = [{"entity": "dog", "relation": "AtLocation", "tail": t} for t in ("park", "house", "car", "zoo", "farm")]
+    data = datasets.Dataset.from_dict({"context": [["I walked my dog."]] * 4, "target": ["In the park?"] * 4, "nec_entity_knowledge": [facts] * 4})
+    pairs = scorer_pairs(data, negatives_per_positive=2)
+    assert sum(pairs["label"]) == 4 and len(pairs) == 12 and set(pairs["fact"]) >= {"dog, AtLocation, park"}
+    assert len(scorer_pairs(data, None)) == 20
+    with pytest.raises(ValueError, match="annotate them first"):
+        scorer_pairs(data.remove_columns("nec_entity_knowledge"))
+
+
+def test_trained_entity_scorer_picks_k_e_and_travels_with_the_featurizer(nec_featurizer, annotated, tiny_cause_encoder, tmp_path):
+    import datasets
+
+    from empathetic_models.featurization import featurizer_for
+    from empathetic_models.knowledge import EntityKnowledgeScorer
+    from training.train_entity_scorer import main
+
+    data = annotated[0]
+    folder = tmp_path / "annotated"
+    datasets.DatasetDict({"train": data, "valid": data.select(range(4)), "test": data.select(range(4, 8))}).save_to_disk(str(folder))
+    results = main(["--annotated", str(folder), "--encoder", str(tiny_cause_encoder), "--output_dir", str(tmp_path / "scorer"),
+                    "--max_steps", "2", "--per_device_train_batch_size", "8", "--use_cpu", "true", "--report_to", "none",
+                    "--save_strategy", "no", "--negatives_per_positive", "3"])  # fmt: skip
+    assert set(results["metrics"]) == {"accuracy", "precision", "recall", "f1"} and results["pairs"]["test"] > 0
+    assert (tmp_path / "scorer" / "results" / "entity_scorer_results.json").is_file()
+    scorer = EntityKnowledgeScorer.from_pretrained(tmp_path / "scorer", device="cpu")
+    nec_featurizer.scorer = scorer
+    try:
+        batch = data[:4]
+        histories = [" ".join(c) for c in batch["context"]]
+        triples = [[t for t in row if t["relation"] in ("ObjectUse", "AtLocation", "MadeUpOf", "HasProperty")] for row in batch["nec_entity_knowledge"]]
+        assert sum(len(row) > 3 for row in triples) >= 2  # the scorer has a real choice to make
+        social = {r: batch[f"nec_{r}"] for r in ("xIntent", "xNeed", "xWant", "xEffect", "xReact")}
+        _, k_e = nec_featurizer.select_knowledge(histories, social, triples)
+        for history, row, chosen in zip(histories, triples, k_e, strict=True):
+            facts = [nec_featurizer.linearize(t) for t in row]
+            scores = scorer.scores([history] * len(facts), facts)
+            assert chosen == [facts[j] for j in scores.topk(min(3, len(facts))).indices.tolist()]
+        nec_featurizer.save_pretrained(tmp_path)
+        assert json.loads((tmp_path / "nec_featurizer.json").read_text())["entity_scorer"] == scorer.name
+        reloaded = featurizer_for("nec", nec_featurizer.tokenizer, checkpoint=tmp_path, commonsense=annotated[1])
+        assert isinstance(reloaded.scorer, EntityKnowledgeScorer)
+    finally:
+        nec_featurizer.scorer = None

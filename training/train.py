@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 import datasets
+import torch
 import yaml
 from transformers import (
     AutoConfig,
@@ -48,6 +49,7 @@ from empathetic_models.inference import evaluate_model
 from empathetic_models.knowledge import (
     ConceptIndex,
     ConceptRetriever,
+    EntityKnowledgeScorer,
     RetrievalConfig,
     SentenceEncoder,
     VADLexicon,
@@ -90,6 +92,7 @@ class ModelArguments:
     ex_classifier: str | None = field(default=None, metadata={"help": "imagine: Explorations classifier"})
     bow_pretraining_steps: int = field(default=0, metadata={"help": "case(_blenderbot): first train L_BOW alone (the knowledge discernment) for this many steps"})
     warm_start_encoder: str | None = field(default=None, metadata={"help": "nec, case_blenderbot: backbone = this encoder warm-started as an encoder-decoder (e.g. all-MiniLM-L6-v2)"})
+    entity_scorer: str | None = field(default=None, metadata={"help": "nec: entity-knowledge scorer (python -m training.train_entity_scorer) that picks K_E; default: cosine"})
     min_word_frequency: int = field(default=1, metadata={"help": "words seen fewer times in train map to [UNK]"})
 
 
@@ -194,8 +197,9 @@ def build_featurizer(model, tokenizer, model_args: ModelArguments, data_args: Da
             raise SystemExit("nec needs commonsense: --comet a COMET-ATOMIC2020 checkpoint, or --atomic ATOMIC tuples and --conceptnet")
         spec = {"comet": model_args.comet} if model_args.comet else {"atomic": model_args.atomic, "conceptnet": model_args.conceptnet,
                                                                       "encoder": model_args.commonsense_encoder}  # fmt: skip
+        scorer = EntityKnowledgeScorer.from_pretrained(model_args.entity_scorer) if model_args.entity_scorer else None
         return featurizer_for(model_type, tokenizer, selector=SentenceEncoder.from_pretrained(model_args.commonsense_encoder),
-                              commonsense=offline_commonsense(**spec), commonsense_spec=spec,
+                              scorer=scorer, commonsense=offline_commonsense(**spec), commonsense_spec=spec,
                               use_entity_knowledge=model.config.use_entity_knowledge, **lengths)  # fmt: skip
     if own_checkpoint:
         return featurizer_for(model_type, tokenizer, checkpoint=checkpoint, **lengths)
@@ -225,6 +229,16 @@ def build_featurizer(model, tokenizer, model_args: ModelArguments, data_args: Da
 
 
 def main(argv: list[str] | None = None) -> dict:
+    """Train, then evaluate on test (see the module docstring); returns the run's summary. Under a launcher, the
+    process group is shut down at the end (a process exiting with it alive can abort at exit)."""
+    try:
+        return run(argv)
+    finally:
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+
+
+def run(argv: list[str] | None = None) -> dict:
     model_args, data_args, eval_args, training_args = parse_args(argv)
     # taken before training: the code that actually runs
     run_provenance = provenance("python -m training.train" if Path(sys.argv[0]).resolve() == Path(__file__).resolve() else None)
@@ -327,7 +341,8 @@ def main(argv: list[str] | None = None) -> dict:
     if isinstance(featurizer, CaseFeaturizer) and featurizer.commonsense is not None:
         run_info["knowledge_source"] += f"; commonsense: {featurizer.commonsense.name}"
     if isinstance(featurizer, NecFeaturizer):
-        run_info["knowledge_source"] = (f"commonsense: {featurizer.commonsense.name}; K_S and K_E chosen by cosine under {featurizer.selector.name}"
+        k_e = f"K_E by the scorer {featurizer.scorer.name}" if featurizer.scorer is not None else "K_E by the same cosine"
+        run_info["knowledge_source"] = (f"commonsense: {featurizer.commonsense.name}; K_S by cosine under {featurizer.selector.name}; {k_e}"
                                         if featurizer.commonsense is not None else "commonsense: the checkpoint's")  # fmt: skip
     if model.config.model_type in empathetic_models.BACKBONE_ARCHITECTURES:
         backbone = model_args.warm_start_encoder or model_args.model_name_or_path

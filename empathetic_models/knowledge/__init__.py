@@ -17,6 +17,7 @@ from .commonsense import (
 )
 from .commonsense_annotation import annotate_commonsense, commonsense_sources
 from .conceptnet import KEMP_REMOVED_RELATIONS, ConceptIndex, Edge
+from .entity_scorer import EntityKnowledgeScorer, scorer_pairs
 from .mechanisms import MECHANISMS, MechanismClassifier, annotate_mechanisms, load_epitome
 from .sentence_encoder import SentenceEncoder
 from .retrieval import KNOWLEDGE_FILE, STOPWORDS, ConceptRetriever, RetrievalConfig, annotate_concepts
@@ -27,5 +28,5 @@ __all__ = [
     "CommonsenseSource", "ConceptNetCommonsense", "SentenceEncoder", "annotate_commonsense", "commonsense_sources",
     "load_atomic", "offline_commonsense", "MECHANISMS", "MechanismClassifier", "annotate_mechanisms", "load_epitome",
     "ConceptIndex", "ConceptRetriever", "Edge", "KEMP_REMOVED_RELATIONS", "KNOWLEDGE_FILE", "RetrievalConfig", "STOPWORDS",
-    "VADLexicon", "annotate_concepts",
+    "VADLexicon", "annotate_concepts", "EntityKnowledgeScorer", "scorer_pairs",
 ]  # fmt: skip

@@ -1,0 +1,119 @@
+"""Train NEC's entity-knowledge scorer (nec.txt §3.2, after SAKDP) and report its test scores.
+
+    python -m training.train_entity_scorer --annotated COMMONSENSE/dataset --encoder ENCODER --output_dir OUT
+
+COMMONSENSE/dataset is what ``empathetic-models knowledge annotate --task nec`` wrote (ED with
+``nec_entity_knowledge``). Pairs are (history, "ent, rel, tail"), labelled relevant when the entity occurs in the
+history and the tail in the gold response or the other way round (the authors' code); training keeps every
+positive and ``--negatives_per_positive`` seeded negatives, validation and test keep all pairs. ENCODER is any
+Hugging Face encoder (BERT in the paper; all-MiniLM-L6-v2 offline). The scorer is saved with ``save_pretrained``;
+``OUT/results/entity_scorer_results.json`` holds test accuracy, precision, recall, F1 of the relevant class and
+the positive rate. Pass it to NEC training as ``--entity_scorer OUT``. Every ``TrainingArguments`` flag works.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import datasets
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    DataCollatorWithPadding,
+    HfArgumentParser,
+    Trainer,
+    TrainingArguments,
+    set_seed,
+)
+from transformers.trainer_utils import get_last_checkpoint
+
+from empathetic_models.knowledge.entity_scorer import EntityKnowledgeScorer, scorer_pairs
+from empathetic_models.provenance import provenance
+
+logger = logging.getLogger("training.train_entity_scorer")
+
+
+@dataclass
+class ScorerArguments:
+    annotated: str = field(metadata={"help": "save_to_disk folder of ED annotated with --task nec (train/valid/test)"})
+    encoder: str = field(metadata={"help": "encoder hub id or path (BERT in the paper; all-MiniLM-L6-v2 offline)"})
+    negatives_per_positive: int = field(default=3, metadata={"help": "training negatives kept per positive (seeded)"})
+    max_length: int = field(default=256, metadata={"help": "tokens per (history, fact) pair; the history loses its oldest"})
+    max_eval_pairs: int | None = field(default=None, metadata={"help": "score only the first N validation / test pairs"})
+
+
+def binary_scores(labels, predictions) -> dict[str, float]:
+    """Accuracy and precision / recall / F1 of the relevant class, ×100."""
+    tp = sum(1 for y, p in zip(labels, predictions, strict=True) if y == 1 and p == 1)
+    fp = sum(1 for y, p in zip(labels, predictions, strict=True) if y == 0 and p == 1)
+    fn = sum(1 for y, p in zip(labels, predictions, strict=True) if y == 1 and p == 0)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    accuracy = sum(int(y == p) for y, p in zip(labels, predictions, strict=True)) / max(len(labels), 1)
+    return {"accuracy": 100 * accuracy, "precision": 100 * precision, "recall": 100 * recall, "f1": 100 * f1}
+
+
+def compute_metrics(prediction) -> dict[str, float]:
+    return binary_scores(prediction.label_ids.tolist(), prediction.predictions.argmax(-1).tolist())
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = HfArgumentParser((ScorerArguments, TrainingArguments), description=__doc__)
+    args, training_args = parser.parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
+    run_provenance = provenance("python -m training.train_entity_scorer" if argv is None else None)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=training_args.get_process_log_level())
+    set_seed(training_args.seed)
+    annotated = datasets.load_from_disk(args.annotated)
+    pairs = {"train": scorer_pairs(annotated["train"], args.negatives_per_positive, training_args.seed)}
+    for split in ("valid", "test"):
+        pairs[split] = scorer_pairs(annotated[split], None)
+        if args.max_eval_pairs:
+            pairs[split] = pairs[split].select(range(min(args.max_eval_pairs, len(pairs[split]))))
+    tokenizer = AutoTokenizer.from_pretrained(args.encoder)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        args.encoder, num_labels=2, id2label={0: "irrelevant", 1: "relevant"}, label2id={"irrelevant": 0, "relevant": 1},
+        ignore_mismatched_sizes=True,  # an encoder that comes with another classification head gets a new binary one
+    )
+    scorer = EntityKnowledgeScorer(model, tokenizer, args.max_length)  # its encode() is what inference uses
+
+    def tokenize(batch):
+        return {**scorer.encode(batch["history"], batch["fact"]), "labels": batch["label"]}
+
+    with training_args.main_process_first(desc="tokenizing"):
+        features = {s: pairs[s].map(tokenize, batched=True, remove_columns=pairs[s].column_names, desc=f"tokenizing {s}") for s in pairs}
+    trainer = Trainer(
+        model=model.train(), args=training_args, train_dataset=features["train"], eval_dataset=features["valid"],
+        data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer, compute_metrics=compute_metrics,
+    )  # fmt: skip
+    output_dir = Path(training_args.output_dir)
+    last_checkpoint = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+    start = time.perf_counter()
+    trainer.train(resume_from_checkpoint=last_checkpoint)
+    train_seconds = time.perf_counter() - start
+    trainer.save_model()
+    test = trainer.evaluate(features["test"], metric_key_prefix="test")
+    results = {
+        **run_provenance,
+        "task": "NEC entity knowledge: (history, 'ent, rel, tail') → relevant (entity in history and tail in the response, or vice versa)",
+        "annotated": args.annotated,
+        "encoder": args.encoder,
+        "pairs": {s: len(pairs[s]) for s in pairs},
+        "positive_rate": {s: round(100 * sum(pairs[s]["label"]) / max(len(pairs[s]), 1), 2) for s in pairs},
+        "metrics": {k: round(test[f"test_{k}"], 2) for k in ("accuracy", "precision", "recall", "f1")},
+        "train_wall_clock_s": round(train_seconds, 2),
+    }
+    if trainer.is_world_process_zero():
+        (output_dir / "results").mkdir(parents=True, exist_ok=True)
+        (output_dir / "results" / "entity_scorer_results.json").write_text(json.dumps(results, indent=2) + "\n")
+        logger.info("entity scorer test: %s", results["metrics"])
+    return results
+
+
+if __name__ == "__main__":
+    main()
