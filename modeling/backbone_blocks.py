@@ -14,7 +14,7 @@ import inspect
 
 import torch
 from torch import nn
-from transformers import AutoConfig, PretrainedConfig
+from transformers import AutoConfig, AutoModelForSeq2SeqLM, PretrainedConfig, PreTrainedModel
 
 POST_NORM_BART_STYLE = ("bart", "blenderbot-small", "marian")  # self_attn_layer_norm follows the self-attention's residual
 
@@ -28,6 +28,25 @@ def backbone_config(settings: dict) -> PretrainedConfig:
 def decoder_config(config: PretrainedConfig) -> PretrainedConfig:
     """The decoder's own config: ``config.decoder`` of an ``EncoderDecoderModel``, else ``config``."""
     return getattr(config, "decoder", None) or config
+
+
+def pretrained_backbone(backbone: str | PreTrainedModel) -> PreTrainedModel:
+    """A seq2seq model, loaded when given as a hub id or path."""
+    return AutoModelForSeq2SeqLM.from_pretrained(backbone) if isinstance(backbone, str) else backbone
+
+
+class BackboneAccessors:
+    """The decoder and embeddings of a model that wraps a seq2seq ``backbone`` are the backbone's (listed before
+    the ``PreTrainedModel`` base)."""
+
+    def get_decoder(self) -> nn.Module:
+        return self.backbone.get_decoder()
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.backbone.get_input_embeddings()
+
+    def get_output_embeddings(self) -> nn.Module:
+        return self.backbone.get_output_embeddings()
 
 
 def decoder_layers(backbone: nn.Module) -> nn.ModuleList:
@@ -92,6 +111,7 @@ def output_cache(output):
 
 
 __all__ = [
+    "BackboneAccessors",
     "GatedMemoryAttention",
     "after_self_attention",
     "backbone_config",
@@ -99,4 +119,5 @@ __all__ = [
     "decoder_config",
     "decoder_layers",
     "output_cache",
+    "pretrained_backbone",
 ]

@@ -22,7 +22,16 @@ from transformers import initialization as init
 from transformers.generation import GenerationMixin
 from transformers.modeling_outputs import BaseModelOutput
 
-from .backbone_blocks import GatedMemoryAttention, after_self_attention, cache_argument, decoder_config, decoder_layers, output_cache
+from .backbone_blocks import (
+    BackboneAccessors,
+    GatedMemoryAttention,
+    after_self_attention,
+    cache_argument,
+    decoder_config,
+    decoder_layers,
+    output_cache,
+    pretrained_backbone,
+)
 from .configuration_case_blenderbot import CaseBlenderbotConfig
 from .layers import EmpatheticPreTrainedModel, shift_tokens_right
 from .modeling_case import ENCODER_INPUTS, CaseEncoder, CaseEncoderOutput, CaseObjectives, CaseSeq2SeqLMOutput
@@ -72,7 +81,7 @@ class CaseBlenderbotPreTrainedModel(EmpatheticPreTrainedModel):
             init.zeros_(module.fusion_gate)
 
 
-class CaseBlenderbotForConditionalGeneration(CaseBlenderbotPreTrainedModel, CaseObjectives, GenerationMixin):
+class CaseBlenderbotForConditionalGeneration(BackboneAccessors, CaseBlenderbotPreTrainedModel, CaseObjectives, GenerationMixin):
     """CASE-BlenderBot with CASE's losses; :meth:`from_backbone` builds one around a pretrained checkpoint."""
 
     def __init__(self, config: CaseBlenderbotConfig):
@@ -98,23 +107,13 @@ class CaseBlenderbotForConditionalGeneration(CaseBlenderbotPreTrainedModel, Case
     @classmethod
     def from_backbone(cls, backbone: str | PreTrainedModel, **config_kwargs) -> CaseBlenderbotForConditionalGeneration:
         """A new CASE-BlenderBot around a pretrained seq2seq model or checkpoint (hub id or path)."""
-        if isinstance(backbone, str):
-            backbone = AutoModelForSeq2SeqLM.from_pretrained(backbone)
+        backbone = pretrained_backbone(backbone)
         model = cls(CaseBlenderbotConfig(backbone=backbone.config.to_dict(), **config_kwargs))
         model.backbone.load_state_dict(backbone.state_dict())
         return model
 
     def get_encoder(self) -> CaseBackboneEncoder:
         return self.encoder
-
-    def get_decoder(self) -> nn.Module:
-        return self.backbone.get_decoder()
-
-    def get_input_embeddings(self) -> nn.Module:
-        return self.backbone.get_input_embeddings()
-
-    def get_output_embeddings(self) -> nn.Module:
-        return self.backbone.get_output_embeddings()
 
     def _set_knowledge(self, encoder_outputs: CaseEncoderOutput | None) -> None:
         memories = (None, None)

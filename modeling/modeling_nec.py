@@ -23,7 +23,15 @@ from transformers.generation import GenerationMixin
 from transformers.modeling_outputs import BaseModelOutput
 from transformers.utils import ModelOutput
 
-from .backbone_blocks import GatedMemoryAttention, cache_argument, decoder_config, decoder_layers, output_cache
+from .backbone_blocks import (
+    BackboneAccessors,
+    GatedMemoryAttention,
+    cache_argument,
+    decoder_config,
+    decoder_layers,
+    output_cache,
+    pretrained_backbone,
+)
 from .configuration_nec import NecConfig
 
 
@@ -116,7 +124,7 @@ class NecPreTrainedModel(PreTrainedModel):
             nn.init.zeros_(module.bias)
 
 
-class NecForConditionalGeneration(NecPreTrainedModel, GenerationMixin):
+class NecForConditionalGeneration(BackboneAccessors, NecPreTrainedModel, GenerationMixin):
     def __init__(self, config: NecConfig):
         super().__init__(config)
         self.backbone = AutoModelForSeq2SeqLM.from_config(config.backbone_config())
@@ -142,8 +150,7 @@ class NecForConditionalGeneration(NecPreTrainedModel, GenerationMixin):
     def from_backbone(cls, backbone: str | PreTrainedModel, **config_kwargs) -> NecForConditionalGeneration:
         """A new NEC around a pretrained seq2seq model or checkpoint (hub id or path); K_S's encoder starts as a
         copy of its encoder."""
-        if isinstance(backbone, str):
-            backbone = AutoModelForSeq2SeqLM.from_pretrained(backbone)
+        backbone = pretrained_backbone(backbone)
         model = cls(NecConfig(backbone=backbone.config.to_dict(), **config_kwargs))
         model.backbone.load_state_dict(backbone.state_dict())
         if model.knowledge_encoder is not None:
@@ -152,15 +159,6 @@ class NecForConditionalGeneration(NecPreTrainedModel, GenerationMixin):
 
     def get_encoder(self) -> NecEncoder:
         return self.nec_encoder
-
-    def get_decoder(self) -> nn.Module:
-        return self.backbone.get_decoder()
-
-    def get_input_embeddings(self) -> nn.Module:
-        return self.backbone.get_input_embeddings()
-
-    def get_output_embeddings(self) -> nn.Module:
-        return self.backbone.get_output_embeddings()
 
     def _set_knowledge(self, encoder_outputs: NecEncoderOutput | None) -> None:
         if self.knowledge_attention is None:
