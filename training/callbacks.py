@@ -10,7 +10,10 @@ from transformers import TrainerCallback
 class PretrainingPhaseCallback(TrainerCallback):
     """Sets the model's boolean ``flag`` for the first ``steps`` optimizer steps, clears it after: a paper's
     first training phase. Gao et al. (2021) §4.4: ``reasoner_pretraining`` (the emotion reasoner's L_r alone);
-    CASE §4.1: ``bow_pretraining`` (L_BOW alone, pre-training the knowledge discernment)."""
+    CASE §4.1: ``bow_pretraining`` (L_BOW alone, pre-training the knowledge discernment).
+
+    No evaluation runs inside the phase: its loss is a different objective (a phase-1 loss is smaller than the full
+    one), so it would win best-model selection and stall early stopping."""
 
     def __init__(self, flag: str, steps: int):
         self.flag, self.steps = flag, steps
@@ -20,6 +23,10 @@ class PretrainingPhaseCallback(TrainerCallback):
             if not hasattr(model, self.flag):
                 raise ValueError(f"{type(model).__name__} has no {self.flag!r} training phase")
             setattr(model, self.flag, state.global_step < self.steps)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step <= self.steps:  # the step just taken was a phase-1 step
+            control.should_evaluate = False
 
 
 class EvalClockCallback(TrainerCallback):

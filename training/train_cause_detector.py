@@ -10,26 +10,15 @@ RECCON's published RoBERTa-base figures. Every ``TrainingArguments`` flag is acc
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from transformers import (
-    AutoModelForSequenceClassification,
-    AutoTokenizer,
-    DataCollatorWithPadding,
-    HfArgumentParser,
-    Trainer,
-    TrainingArguments,
-    set_seed,
-)
-from transformers.trainer_utils import get_last_checkpoint
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, HfArgumentParser, TrainingArguments, set_seed
 
 from empathetic_models.knowledge.causes import CAUSE_LABELS, PUBLISHED_ROBERTA_BASE, cause_f1, encode_pairs, load_reccon
 from empathetic_models.provenance import provenance
+from training.pair_classifier import train_pair_classifier
 
 logger = logging.getLogger("training.train_cause_detector")
 
@@ -71,36 +60,16 @@ def main(argv: list[str] | None = None) -> dict:
 
     with training_args.main_process_first(desc="tokenizing"):
         features = {s: data[s].map(tokenize, batched=True, remove_columns=data[s].column_names, desc=f"tokenizing {s}") for s in data}
-    trainer = Trainer(
-        model=model,
-        args=training_args,
-        train_dataset=features["train"],
-        eval_dataset=features["valid"],
-        data_collator=DataCollatorWithPadding(tokenizer),
-        processing_class=tokenizer,
-        compute_metrics=compute_metrics,
-    )
-    output_dir = Path(training_args.output_dir)
-    last_checkpoint = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
-    start = time.perf_counter()
-    trainer.train(resume_from_checkpoint=last_checkpoint)
-    train_seconds = time.perf_counter() - start
-    trainer.save_model()
-    test = trainer.evaluate(features["test"], metric_key_prefix="test")
-    results = {
+    results = train_pair_classifier(model, tokenizer, features, training_args, compute_metrics, ("f1_pos", "f1_neg", "macro_f1"),
+                                    "cause_detector_results", {
         **run_provenance,
         "task": "RECCON causal emotion entailment (DailyDialog, with context)",
         "encoder": args.encoder,
         "train_pairs": len(features["train"]),
         "test_pairs": len(features["test"]),
-        "metrics": {k: round(test[f"test_{k}"], 2) for k in ("f1_pos", "f1_neg", "macro_f1")},
         "published_roberta_base": PUBLISHED_ROBERTA_BASE,
-        "train_wall_clock_s": round(train_seconds, 2),
-    }
-    if trainer.is_world_process_zero():
-        (output_dir / "results").mkdir(parents=True, exist_ok=True)
-        (output_dir / "results" / "cause_detector_results.json").write_text(json.dumps(results, indent=2) + "\n")
-        logger.info("RECCON test F1: %s (RoBERTa-base in RECCON: %s)", results["metrics"], PUBLISHED_ROBERTA_BASE)
+    })  # fmt: skip
+    logger.info("RoBERTa-base in RECCON: %s", PUBLISHED_ROBERTA_BASE)
     return results
 
 

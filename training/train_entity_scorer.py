@@ -13,27 +13,16 @@ the positive rate. Pass it to NEC training as ``--entity_scorer OUT``. Every ``T
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import datasets
-from transformers import (
-    AutoModelForSequenceClassification,
-    AutoTokenizer,
-    DataCollatorWithPadding,
-    HfArgumentParser,
-    Trainer,
-    TrainingArguments,
-    set_seed,
-)
-from transformers.trainer_utils import get_last_checkpoint
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, HfArgumentParser, TrainingArguments, set_seed
 
 from empathetic_models.knowledge.entity_scorer import EntityKnowledgeScorer, scorer_pairs
 from empathetic_models.provenance import provenance
+from training.pair_classifier import train_pair_classifier
 
 logger = logging.getLogger("training.train_entity_scorer")
 
@@ -87,32 +76,15 @@ def main(argv: list[str] | None = None) -> dict:
 
     with training_args.main_process_first(desc="tokenizing"):
         features = {s: pairs[s].map(tokenize, batched=True, remove_columns=pairs[s].column_names, desc=f"tokenizing {s}") for s in pairs}
-    trainer = Trainer(
-        model=model.train(), args=training_args, train_dataset=features["train"], eval_dataset=features["valid"],
-        data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer, compute_metrics=compute_metrics,
-    )  # fmt: skip
-    output_dir = Path(training_args.output_dir)
-    last_checkpoint = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
-    start = time.perf_counter()
-    trainer.train(resume_from_checkpoint=last_checkpoint)
-    train_seconds = time.perf_counter() - start
-    trainer.save_model()
-    test = trainer.evaluate(features["test"], metric_key_prefix="test")
-    results = {
+    return train_pair_classifier(model, tokenizer, features, training_args, compute_metrics, ("accuracy", "precision", "recall", "f1"),
+                                 "entity_scorer_results", {
         **run_provenance,
         "task": "NEC entity knowledge: (history, 'ent, rel, tail') → relevant (entity in history and tail in the response, or vice versa)",
         "annotated": args.annotated,
         "encoder": args.encoder,
         "pairs": {s: len(pairs[s]) for s in pairs},
         "positive_rate": {s: round(100 * sum(pairs[s]["label"]) / max(len(pairs[s]), 1), 2) for s in pairs},
-        "metrics": {k: round(test[f"test_{k}"], 2) for k in ("accuracy", "precision", "recall", "f1")},
-        "train_wall_clock_s": round(train_seconds, 2),
-    }
-    if trainer.is_world_process_zero():
-        (output_dir / "results").mkdir(parents=True, exist_ok=True)
-        (output_dir / "results" / "entity_scorer_results.json").write_text(json.dumps(results, indent=2) + "\n")
-        logger.info("entity scorer test: %s", results["metrics"])
-    return results
+    })  # fmt: skip
 
 
 if __name__ == "__main__":

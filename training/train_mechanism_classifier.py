@@ -12,26 +12,15 @@ accepted (``--help``).
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from transformers import (
-    AutoModelForSequenceClassification,
-    AutoTokenizer,
-    DataCollatorWithPadding,
-    HfArgumentParser,
-    Trainer,
-    TrainingArguments,
-    set_seed,
-)
-from transformers.trainer_utils import get_last_checkpoint
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, HfArgumentParser, TrainingArguments, set_seed
 
 from empathetic_models.knowledge.mechanisms import LEVELS, MECHANISMS, load_epitome, mechanism_scores
 from empathetic_models.provenance import provenance
+from training.pair_classifier import train_pair_classifier
 
 logger = logging.getLogger("training.train_mechanism_classifier")
 
@@ -68,31 +57,14 @@ def main(argv: list[str] | None = None) -> dict:
 
     with training_args.main_process_first(desc="tokenizing"):
         features = {s: data[s].map(tokenize, batched=True, remove_columns=data[s].column_names, desc=f"tokenizing {s}") for s in data}
-    trainer = Trainer(
-        model=model, args=training_args, train_dataset=features["train"], eval_dataset=features["valid"],
-        data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer, compute_metrics=compute_metrics,
-    )  # fmt: skip
-    output_dir = Path(training_args.output_dir)
-    last_checkpoint = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
-    start = time.perf_counter()
-    trainer.train(resume_from_checkpoint=last_checkpoint)
-    train_seconds = time.perf_counter() - start
-    trainer.save_model()
-    test = trainer.evaluate(features["test"], metric_key_prefix="test")
-    results = {
+    return train_pair_classifier(model, tokenizer, features, training_args, compute_metrics, ("accuracy", "macro_f1", "binary_accuracy", "binary_f1"),
+                                 "mechanism_results", {
         **run_provenance,
         "task": f"EPITOME (Reddit) {MECHANISMS[args.mechanism]}: (seeker post, response) → level 0/1/2",
         "mechanism": args.mechanism,
         "encoder": args.encoder,
         "split": {name: len(features[name]) for name in features},
-        "metrics": {k: round(test[f"test_{k}"], 2) for k in ("accuracy", "macro_f1", "binary_accuracy", "binary_f1")},
-        "train_wall_clock_s": round(train_seconds, 2),
-    }
-    if trainer.is_world_process_zero():
-        (output_dir / "results").mkdir(parents=True, exist_ok=True)
-        (output_dir / "results" / "mechanism_results.json").write_text(json.dumps(results, indent=2) + "\n")
-        logger.info("EPITOME %s test: %s", args.mechanism, results["metrics"])
-    return results
+    })  # fmt: skip
 
 
 if __name__ == "__main__":
