@@ -327,7 +327,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
                                            "default" if args.embedding_similarity else None, RELEASED_DECODING.get(system))  # fmt: skip
             results.update(provenance("empathetic-models"))
             write_results(results, results_dir / "released", name=system)
-    rows = write_leaderboard(results_dir, args.output_dir, args.readme)
+    rows = write_leaderboard(results_dir, args.output_dir, args.readme, provenance("empathetic-models"))
     print(f"{len(rows)} rows → {Path(args.output_dir) / 'leaderboard.md'} and leaderboard.svg")
     return 0
 

@@ -55,7 +55,9 @@ def test_leaderboard_collects_ours_and_released_into_table_plot_and_readme(tmp_p
     readme = tmp_path / "README.md"
     readme.write_text("intro\n<!-- leaderboard:start -->\nold\n<!-- leaderboard:end -->\nrest\n")
 
-    rows = write_leaderboard(results, results / "leaderboard", readme)
+    rows = write_leaderboard(results, results / "leaderboard", readme, {"command": "empathetic-models leaderboard", "commit": "abc"})
+    record = json.loads((results / "leaderboard" / "leaderboard.json").read_text())
+    assert record["command"] == "empathetic-models leaderboard" and record["commit"] == "abc" and record["rows"] == rows
     assert {r["name"] for r in rows} == {"kemp (ours)", "moel"}
     kemp = next(r for r in rows if r["name"] == "kemp (ours)")
     assert kemp["ours"] and kemp["origin"] == "our run (kemp/run.json)" and kemp["decoding"] == "greedy, max_new_tokens=30"

@@ -172,15 +172,19 @@ def leaderboard_svg(rows: Sequence[dict], width: int = 640, height: int = 420) -
     return "\n".join(parts) + "\n"
 
 
-def write_leaderboard(results_dir: str | Path, output_dir: str | Path, readme: str | Path | None = None) -> list[dict]:
-    """Write ``leaderboard.md`` / ``.json`` / ``.svg`` into ``output_dir``; refresh ``readme``'s leaderboard block."""
+def write_leaderboard(results_dir: str | Path, output_dir: str | Path, readme: str | Path | None = None,
+                      provenance: Mapping | None = None) -> list[dict]:  # fmt: skip
+    """Write ``leaderboard.md`` / ``.json`` / ``.svg`` into ``output_dir``; refresh ``readme``'s leaderboard block.
+    ``leaderboard.json`` holds ``provenance`` (command, commit, hardware of the run that wrote it), the
+    ``results_dir`` read and the ``rows``."""
     rows = collect_rows(results_dir)
     if not rows:
         raise ValueError(f"no results with test metrics under {results_dir}")
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "leaderboard.svg").write_text(leaderboard_svg(rows))
-    (output_dir / "leaderboard.json").write_text(json.dumps(rows, indent=2) + "\n")
+    record = {**(provenance or {}), "results_dir": Path(results_dir).as_posix(), "rows": rows}
+    (output_dir / "leaderboard.json").write_text(json.dumps(record, indent=2) + "\n")
     (output_dir / "leaderboard.md").write_text("# Leaderboard: EmpatheticDialogues test\n\n" + leaderboard_markdown(rows, "leaderboard.svg"))
     if readme is not None:
         readme = Path(readme)
