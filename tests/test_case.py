@@ -4,15 +4,11 @@ L_BOW phase, save/load, trust_remote_code, batched generation and a training run
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 from conftest import TINY_CONFIG
-from test_kemp import _REMOTE_CHILD
 from transformers import AutoConfig, AutoModelForSeq2SeqLM
 
 from empathetic_models.data import load_empathetic_dialogues
@@ -31,6 +27,7 @@ from modeling.graphs import (
     cognition_graph,
     emotional_context_graph,
 )
+from remote_code import generate_without_the_package
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -273,13 +270,7 @@ def test_trust_remote_code_loads_case_without_the_package(checkpoint, featurizer
     batch = featurizer.encode_dialogues(DIALOGUES)
     with torch.no_grad():
         expected = AutoModelForSeq2SeqLM.from_pretrained(checkpoint).eval().generate(**batch)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "HF_"))}
-    env.update(PYTHONPATH="", HF_HOME=str(tmp_path / "hf"), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    payload = json.dumps({k: v.tolist() for k, v in batch.items()})
-    result = subprocess.run([sys.executable, "-c", _REMOTE_CHILD, str(checkpoint), payload], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    child = json.loads(result.stdout.strip().splitlines()[-1])
+    child = generate_without_the_package(checkpoint, batch, tmp_path)
     assert child["module"].startswith("transformers_modules") and child["tokens"] == expected.tolist()
 
 

@@ -5,15 +5,11 @@ training (BlenderBot checkpoint and warm-started BERT encoder-decoder)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
 import torch
 from test_case import CN4, DIALOGUES, NRC_VAD, TRIPLES, WEIGHTS, _terms
-from test_kemp import _REMOTE_CHILD
 from transformers import AutoModelForSeq2SeqLM, BlenderbotSmallConfig, BlenderbotSmallForConditionalGeneration, PreTrainedTokenizerFast
 
 from empathetic_models.data import load_empathetic_dialogues
@@ -24,6 +20,7 @@ from empathetic_models.knowledge.retrieval import RetrievalConfig
 from modeling.configuration_case_blenderbot import CaseBlenderbotConfig
 from modeling.graphs import CONCEPT_STATE
 from modeling.modeling_case_blenderbot import CaseBlenderbotForConditionalGeneration
+from remote_code import generate_without_the_package
 
 SPECIAL = ["__null__", "__start__", "__end__", "__unk__"]  # BlenderBot-small's pad, bos, eos, unk (ids 0-3)
 
@@ -224,13 +221,7 @@ def test_trust_remote_code_loads_case_blenderbot_without_the_package(checkpoint,
     batch = featurizer.encode_dialogues(DIALOGUES)
     with torch.no_grad():
         expected = AutoModelForSeq2SeqLM.from_pretrained(checkpoint).eval().generate(**batch)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "HF_"))}
-    env.update(PYTHONPATH="", HF_HOME=str(tmp_path / "hf"), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    payload = json.dumps({k: v.tolist() for k, v in batch.items()})
-    result = subprocess.run([sys.executable, "-c", _REMOTE_CHILD, str(checkpoint), payload], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    child = json.loads(result.stdout.strip().splitlines()[-1])
+    child = generate_without_the_package(checkpoint, batch, tmp_path)
     assert child["module"].startswith("transformers_modules") and child["tokens"] == expected.tolist()
 
 

@@ -5,10 +5,6 @@ trust_remote_code and training with a cause detector."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 
 import pytest
 import torch
@@ -18,6 +14,7 @@ from conftest import TINY_CONFIG
 from empathetic_models.featurization import CauseLabelFeaturizer, featurizer_for
 from modeling.layers import explicit_attention
 from modeling.modeling_emocause import EmoCauseForConditionalGeneration, EmoCauseModel
+from remote_code import generate_without_the_package
 
 TINY = {**TINY_CONFIG, "encoder_layers": 2, "decoder_layers": 2, "reasoner_ffn_dim": 16}
 DIALOGUES = [["My exam is tomorrow and I am nervous."], ["I got a new puppy!", "How cute!", "He is so playful."], ["I lost my job."]]
@@ -146,27 +143,6 @@ def test_generation_config_and_batched_cached_greedy(featurizer, word_tokenizer)
     assert sampled.shape[0] == 3
 
 
-_REMOTE_CHILD = textwrap.dedent(
-    """
-    import importlib, json, os, sys
-    sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")]
-    sys.path_hooks[:] = [h for h in sys.path_hooks if "__editable__" not in getattr(h, "__module__", "")]
-    sys.path[:] = [p for p in sys.path if "__editable__" not in p
-                   and not os.path.isdir(os.path.join(p or ".", "empathetic_models"))
-                   and not os.path.isdir(os.path.join(p or ".", "modeling"))]
-    sys.path_importer_cache.clear()
-    importlib.invalidate_caches()
-    assert importlib.util.find_spec("empathetic_models") is None and importlib.util.find_spec("modeling") is None
-    import torch
-    from transformers import AutoModelForSeq2SeqLM
-    model = AutoModelForSeq2SeqLM.from_pretrained(sys.argv[1], trust_remote_code=True)
-    ids = torch.tensor(json.loads(sys.argv[2]))
-    with torch.no_grad():
-        tokens = model.generate(input_ids=ids, attention_mask=ids.ne(0).long(), do_sample=False)
-    print(json.dumps({"module": type(model).__module__, "tokens": tokens.tolist()}))
-    """
-)
-
 
 def test_save_load_and_trust_remote_code(featurizer, word_tokenizer, tmp_path):
     folder = tmp_path / "emocause"
@@ -180,14 +156,8 @@ def test_save_load_and_trust_remote_code(featurizer, word_tokenizer, tmp_path):
     with torch.no_grad():
         expected = model.generate(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], do_sample=False)
         assert torch.equal(loaded.generate(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], do_sample=False), expected)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "HF_"))}
-    env.update(PYTHONPATH="", HF_HOME=str(tmp_path / "hf"), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    result = subprocess.run(
-        [sys.executable, "-c", _REMOTE_CHILD, str(folder), json.dumps(batch["input_ids"].tolist())], cwd=tmp_path, env=env,
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    child = json.loads(result.stdout.strip().splitlines()[-1])
+    inputs = {k: batch[k] for k in ("input_ids", "attention_mask")}
+    child = generate_without_the_package(folder, inputs, tmp_path, do_sample=False)
     assert child["module"].startswith("transformers_modules") and child["tokens"] == expected.tolist()
 
 

@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 from conftest import TINY_CONFIG
-from test_kemp import _REMOTE_CHILD
 from transformers import AutoConfig, AutoModelForSeq2SeqLM
 
 from empathetic_models.data import load_empathetic_dialogues
 from empathetic_models.featurization import ImagineFeaturizer
 from empathetic_models.knowledge.commonsense import IMAGINE_RELATIONS
+from remote_code import generate_without_the_package
 
 DIALOGUES = [["My dog died yesterday.", "Oh no, I am so sorry.", "He was fourteen."], ["I passed my driving test!"]]
 
@@ -152,13 +150,7 @@ def test_save_load_and_trust_remote_code(featurizer, word_tokenizer, tmp_path):
         assert torch.equal(loaded.generate(**batch, max_new_tokens=5), expected)
     assert torch.equal(loaded.token_frequency, model.token_frequency)
     assert torch.equal(loaded.model.encoder.mechanism_heads, model.model.encoder.mechanism_heads)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "HF_"))}
-    env.update(PYTHONPATH="", HF_HOME=str(tmp_path / "hf"), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    payload = json.dumps({k: v.tolist() for k, v in batch.items()})
-    result = subprocess.run([sys.executable, "-c", _REMOTE_CHILD, str(folder), payload], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    child = json.loads(result.stdout.strip().splitlines()[-1])
+    child = generate_without_the_package(folder, batch, tmp_path)
     with torch.no_grad():
         assert child["module"].startswith("transformers_modules") and child["tokens"] == loaded.generate(**batch).tolist()
 

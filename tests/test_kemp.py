@@ -4,10 +4,6 @@ ablations, checkpoints with their retrieval table, trust_remote_code, batched ge
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -34,6 +30,7 @@ from modeling.modeling_kemp import (
     KempModel,
     emotional_context_graph,
 )
+from remote_code import generate_without_the_package
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -236,41 +233,12 @@ def test_pipeline_serves_a_kemp_checkpoint(checkpoint):
     assert chat(DIALOGUES[2], max_new_tokens=5) == chat([DIALOGUES[2]], max_new_tokens=5)[0]
 
 
-_REMOTE_CHILD = textwrap.dedent(
-    """
-    import importlib, json, os, sys
-    sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")]
-    sys.path_hooks[:] = [h for h in sys.path_hooks if "__editable__" not in getattr(h, "__module__", "")]
-    sys.path[:] = [p for p in sys.path if "__editable__" not in p
-                   and not os.path.isdir(os.path.join(p or ".", "empathetic_models"))
-                   and not os.path.isdir(os.path.join(p or ".", "modeling"))]
-    sys.path_importer_cache.clear()
-    importlib.invalidate_caches()
-    assert importlib.util.find_spec("empathetic_models") is None and importlib.util.find_spec("modeling") is None
-    import torch
-    from transformers import AutoModelForSeq2SeqLM
-    model = AutoModelForSeq2SeqLM.from_pretrained(sys.argv[1], trust_remote_code=True)
-    inputs = {k: torch.tensor(v) for k, v in json.loads(sys.argv[2]).items()}
-    with torch.no_grad():
-        tokens = model.generate(**inputs)
-    print(json.dumps({"module": type(model).__module__, "tokens": tokens.tolist()}))
-    """
-)
-
 
 def test_trust_remote_code_loads_kemp_without_the_package(checkpoint, featurizer, word_tokenizer, tmp_path):
     batch = featurizer.encode_dialogues(DIALOGUES)
     with torch.no_grad():
         expected = make_kemp(word_tokenizer).generate(**batch)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "HF_"))}
-    env.update(PYTHONPATH="", HF_HOME=str(tmp_path / "hf"), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    payload = json.dumps({k: v.tolist() for k, v in batch.items()})
-    result = subprocess.run(
-        [sys.executable, "-c", _REMOTE_CHILD, str(checkpoint), payload], cwd=tmp_path, env=env, capture_output=True,
-        text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    child = json.loads(result.stdout.strip().splitlines()[-1])
+    child = generate_without_the_package(checkpoint, batch, tmp_path)
     assert child["module"].startswith("transformers_modules") and child["tokens"] == expected.tolist()
 
 

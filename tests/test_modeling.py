@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
-import textwrap
 
 import pytest
 import torch
@@ -32,6 +28,7 @@ from modeling.modeling_empathetic_transformer import (
     EmpatheticTransformerForConditionalGeneration,
     EmpatheticTransformerModel,
 )
+from remote_code import generate_without_the_package
 
 DIALOGUES = [
     ["i got a new job today !"],
@@ -314,53 +311,13 @@ def test_plain_transformer_round_trip_keeps_its_config(word_tokenizer, featurize
         assert torch.equal(model.generate(**batch), loaded.generate(**batch))
 
 
-_REMOTE_CHILD = textwrap.dedent(
-    """
-    import importlib, importlib.util, json, os, sys
-
-    # Hide the editable install of this repository: its meta-path finder, path hook and path entries.
-    sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")]
-    sys.path_hooks[:] = [h for h in sys.path_hooks if "__editable__" not in getattr(h, "__module__", "")]
-    sys.path[:] = [
-        p for p in sys.path
-        if "__editable__" not in p
-        and not os.path.isdir(os.path.join(p or ".", "empathetic_models"))
-        and not os.path.isdir(os.path.join(p or ".", "modeling"))
-    ]
-    sys.path_importer_cache.clear()
-    importlib.invalidate_caches()
-    for name in ("empathetic_models", "modeling"):
-        assert importlib.util.find_spec(name) is None, f"{name} is still importable"
-
-    import torch
-    from transformers import AutoModelForSeq2SeqLM
-
-    folder, input_ids = sys.argv[1], torch.tensor(json.loads(sys.argv[2]))
-    model = AutoModelForSeq2SeqLM.from_pretrained(folder, trust_remote_code=True)
-    assert not type(model).__module__.startswith("modeling."), type(model).__module__
-    assert "empathetic_models" not in sys.modules and "modeling" not in sys.modules
-    with torch.no_grad():
-        tokens = model.generate(input_ids=input_ids, attention_mask=input_ids.ne(0).long())
-    print(json.dumps({"module": type(model).__module__, "tokens": tokens.tolist()}))
-    """
-)
-
 
 def test_trust_remote_code_loads_without_the_package(tiny_checkpoint, tiny_model, featurizer, tmp_path):
     batch = _batch(featurizer)
     with torch.no_grad():
         expected = tiny_model.generate(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "HF_"))}
-    env.update(
-        PYTHONPATH="", HF_HOME=str(tmp_path / "hf_home"), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-        TOKENIZERS_PARALLELISM="false",
-    )  # fmt: skip
-    result = subprocess.run(
-        [sys.executable, "-c", _REMOTE_CHILD, str(tiny_checkpoint), json.dumps(batch["input_ids"].tolist())],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    child = json.loads(result.stdout.strip().splitlines()[-1])
+    inputs = {k: batch[k] for k in ("input_ids", "attention_mask")}
+    child = generate_without_the_package(tiny_checkpoint, inputs, tmp_path)
     assert child["module"].startswith("transformers_modules"), child["module"]
     assert child["tokens"] == expected.tolist()
 

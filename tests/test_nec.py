@@ -4,19 +4,16 @@ ablation flags, save/load and trust_remote_code on a tiny random BART."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import torch
 import torch.nn.functional as F
-from test_kemp import _REMOTE_CHILD
 from transformers import AutoModelForSeq2SeqLM, BartConfig, BartForConditionalGeneration
 
 import empathetic_models  # noqa: F401  (registers nec)
 from modeling.configuration_nec import NecConfig
 from modeling.modeling_nec import NecForConditionalGeneration, bleu2, candidate_ranks, contrastive_loss
+from remote_code import generate_without_the_package
 
 PAD, EOS = 1, 2
 
@@ -182,13 +179,7 @@ def test_trust_remote_code_loads_nec_without_the_package(checkpoint, tmp_path):
     inputs = _inputs(_batch())
     with torch.no_grad():
         expected = AutoModelForSeq2SeqLM.from_pretrained(checkpoint).eval().generate(**inputs)  # beam 5, re-ranked
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "HF_"))}
-    env.update(PYTHONPATH="", HF_HOME=str(tmp_path / "hf"), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    payload = json.dumps({k: v.tolist() for k, v in inputs.items()})
-    result = subprocess.run([sys.executable, "-c", _REMOTE_CHILD, str(checkpoint), payload], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    child = json.loads(result.stdout.strip().splitlines()[-1])
+    child = generate_without_the_package(checkpoint, inputs, tmp_path)
     assert child["module"].startswith("transformers_modules") and child["tokens"] == expected.tolist()
 
 
