@@ -67,6 +67,20 @@ def test_knowledge_attention_starts_as_a_no_op_on_the_pretrained_backbone():
     torch.testing.assert_close(ours, plain)
 
 
+def test_without_knowledge_and_contrast_nec_is_the_backbone_alone():
+    """CASE Table 5's "backbone fine-tuned alone" baseline: NEC with both kinds of knowledge off, L_NLL only."""
+    model, batch = _model(use_entity_knowledge=False, use_social_knowledge=False), _batch()
+    assert model.knowledge_encoder is None and model.knowledge_attention is None
+    backbone = BartForConditionalGeneration(_backbone_config()).eval()
+    backbone.load_state_dict(model.backbone.state_dict())
+    inputs = {k: batch[k] for k in ("input_ids", "attention_mask")}
+    with torch.no_grad():
+        ours, plain = model(**inputs, labels=batch["labels"]), backbone(**inputs, labels=batch["labels"])
+        assert torch.equal(model.generate(**inputs, num_beams=1, max_new_tokens=6), backbone.generate(**inputs, num_beams=1, max_new_tokens=6))
+    torch.testing.assert_close(ours.logits, plain.logits)
+    torch.testing.assert_close(ours.loss, plain.loss)
+
+
 def test_from_backbone_copies_the_pretrained_weights_into_both_encoders(tmp_path):
     BartForConditionalGeneration(_backbone_config()).save_pretrained(tmp_path)
     model = NecForConditionalGeneration.from_backbone(str(tmp_path))
