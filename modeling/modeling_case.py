@@ -145,11 +145,25 @@ class CaseEncoder(nn.Module):
         """S'_X = ReLU(MLP([S_X; r_cog; r_aff])) per token (eq. 18)."""
         return F.relu(self.context_fusion(torch.cat([context, r_cog[:, None].expand_as(context), r_aff[:, None].expand_as(context)], -1)))
 
-    def encode_sentences(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, encoder: TransformerEncoderStack) -> torch.Tensor:
-        """(..., L) ids → (..., L, D) states of ``encoder``, each sequence encoded alone."""
+    def encode_sentences(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, encoder: TransformerEncoderStack,
+                         pooling: str = "first") -> torch.Tensor:  # fmt: skip
+        """(..., L) ids → (..., D): each sequence encoded alone by ``encoder``, then its first ([CLS]) state
+        (``pooling="first"``) or the mean of its token states (``"mean"``). Only non-empty sequences run, cut to
+        the longest of them (padding vertices would otherwise dominate the cost); empty ones pool to zeros."""
         shape = input_ids.shape
-        states = encoder(self.dropout(self.embed(input_ids.reshape(-1, shape[-1]))), attention_mask.reshape(-1, shape[-1]))
-        return states.view(*shape, -1)
+        ids, mask = input_ids.reshape(-1, shape[-1]), attention_mask.reshape(-1, shape[-1]).bool()
+        count, rows = ids.shape[0], mask.any(-1).nonzero().squeeze(-1)
+        if rows.numel() == 0:
+            return self.embed_tokens.weight.new_zeros(*shape[:-1], self.embed_tokens.embedding_dim)
+        width = int(mask[rows].any(0).nonzero().max()) + 1
+        ids, mask = ids[rows, :width], mask[rows, :width]
+        states = encoder(self.dropout(self.embed(ids)), mask)
+        if pooling == "first":
+            pooled = states[:, 0]
+        else:
+            weights = mask[..., None].to(states.dtype)
+            pooled = (states * weights).sum(1) / weights.sum(1)
+        return pooled.new_zeros(count, pooled.shape[-1]).index_copy(0, rows, pooled).view(*shape[:-1], -1)
 
     def forward(
         self,
@@ -191,7 +205,7 @@ class CaseEncoder(nn.Module):
 
         # G_CS: [CLS] of the cognition encoder per vertex, then the relation-enhanced graph transformer (eqs. 1–2)
         cs_mask = cs_input_ids.ne(self.embed_tokens.padding_idx) if cs_attention_mask is None else cs_attention_mask
-        cognition = self.encode_sentences(cs_input_ids, cs_mask, self.cognition_encoder)[:, :, 0]
+        cognition = self.encode_sentences(cs_input_ids, cs_mask, self.cognition_encoder)
         if c.use_cognition_graph:
             relations = cognition_graph(cs_vertex_types, cs_owners)
             for layer in self.cognition_graph:
@@ -207,8 +221,7 @@ class CaseEncoder(nn.Module):
 
         # emotional reactions: mean-pooled H^er_i joined with S_X token-wise, a second encoder, [CLS] → er_i
         r_mask = reaction_ids.ne(self.embed_tokens.padding_idx) if reaction_attention_mask is None else reaction_attention_mask
-        pooled_mask = r_mask[..., None].to(context.dtype)
-        her = (self.encode_sentences(reaction_ids, r_mask, self.reaction_encoder) * pooled_mask).sum(2) / pooled_mask.sum(2).clamp_min(1)
+        her = self.encode_sentences(reaction_ids, r_mask, self.reaction_encoder, pooling="mean")
         b, u, s = *her.shape[:2], context.shape[1]
         joined = torch.cat([context[:, None].expand(b, u, s, -1), her[:, :, None].expand(b, u, s, -1)], dim=-1)
         fused = self.reaction_context_encoder(self.reaction_fusion(joined).view(b * u, s, -1), context_mask.repeat_interleave(u, 0))
@@ -362,7 +375,7 @@ class CaseObjectives:
         response = labels.masked_fill(labels.eq(-100), c.pad_token_id)
         response = torch.cat([torch.full_like(response[:, :1], c.cls_token_id), response], dim=1)
         mask = response.ne(c.pad_token_id)
-        s_cog = encoder.encode_sentences(response, mask, encoder.cognition_encoder)[:, 0]
+        s_cog = encoder.encode_sentences(response, mask, encoder.cognition_encoder)
         s_ctx = encoder.encode_context(response, torch.full_like(response, LISTENER_STATE), mask, dropout=False)[:, 0]
         cognition_post = masked_softmax(torch.einsum("bnd,bd->bn", encoder_outputs.cognition, s_cog), encoder_outputs.knowledge_mask)
         concept_post = masked_softmax(torch.einsum("bsd,bd->bs", encoder_outputs.concepts, s_ctx), encoder_outputs.concept_mask)

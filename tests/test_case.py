@@ -134,6 +134,20 @@ def test_relation_enhanced_attention_matches_its_definition():
 # --- featurizer ----------------------------------------------------------------------------------------------
 
 
+def test_sentence_encoding_skips_padding_sequences_and_matches_encoding_each_alone(word_tokenizer):
+    encoder = make_case(word_tokenizer).model.encoder
+    ids = torch.tensor([[[5, 6, 7, 0, 0], [0, 0, 0, 0, 0]], [[8, 9, 0, 0, 0], [10, 0, 0, 0, 0]]])  # (B 2, N 2, L 5)
+    mask = ids.ne(0)
+    with torch.no_grad():
+        first, mean = (encoder.encode_sentences(ids, mask, encoder.cognition_encoder, pooling) for pooling in ("first", "mean"))
+        assert first.shape == mean.shape == (2, 2, encoder.embed_tokens.embedding_dim)
+        assert not first[0, 1].any() and not mean[0, 1].any()  # the empty (padding) vertex is not run
+        for b, n, length in ((0, 0, 3), (1, 0, 2), (1, 1, 1)):
+            alone = encoder.cognition_encoder(encoder.embed(ids[b, n, None, :length]), mask[b, n, None, :length])[0]
+            torch.testing.assert_close(first[b, n], alone[0])
+            torch.testing.assert_close(mean[b, n], alone.mean(0))
+
+
 def test_featurizer_keeps_the_concepts_of_highest_intensity(featurizer, word_tokenizer):
     # birthday → party, cake, gift; exam → nervous, scared, grade; arousal (ω) 0.8, 0.4, 0.5; 0.9, 0.85, 0.5.
     # Left to right (KEMP's cap) would keep birthday's concepts; CASE keeps the N′ = 2 of highest ω.
