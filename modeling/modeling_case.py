@@ -57,6 +57,15 @@ def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return torch.where(mask.any(-1, keepdim=True), probs, torch.zeros_like(probs))
 
 
+def knowledge_kl(posterior: torch.Tensor, prior: torch.Tensor) -> torch.Tensor:
+    """L_KL (eq. 7): Σ_i P(·|Y) log P(·|Y) / P(·|X), mean over the batch. As in PostKS, whose knowledge
+    discernment eqs. 3–8 follow, the posterior is the target: L_KL trains the prior, L_BOW the posterior. With
+    gradients into both, identical vertex states (prior = posterior = uniform) zero L_KL at once, and a CPU run
+    of the recipe collapsed that way within 400 steps of the full loss."""
+    posterior = posterior.detach()
+    return (posterior * (posterior.clamp_min(1e-12).log() - prior.clamp_min(1e-12).log())).sum(-1).mean()
+
+
 def mutual_information_loss(scores: torch.Tensor, positives: torch.Tensor) -> torch.Tensor:
     """−[2 f(a, b) − log Σ_b̃ exp f(a, b̃) − log Σ_ã exp f(ã, b)] averaged over the positive pairs (eqs. 9, 11):
     ``scores`` (A, B') = f for every pair, ``positives`` (A,) the column of each row's positive."""
@@ -386,11 +395,7 @@ class CaseObjectives:
         cognition_post, concept_post = self._response_summaries(labels, out)
         losses = {}
 
-        def kl(post, prior):  # Σ_i P(·|Y) log P(·|Y) / P(·|X), mean over the batch
-            terms = post * (post.clamp_min(1e-12).log() - prior.clamp_min(1e-12).log())
-            return terms.sum(-1).mean()
-
-        losses["kl_loss"] = kl(cognition_post, out.cognition_prior) + kl(concept_post, out.concept_prior)  # eq. 7
+        losses["kl_loss"] = knowledge_kl(cognition_post, out.cognition_prior) + knowledge_kl(concept_post, out.concept_prior)  # eq. 7
         r_cog = torch.einsum("bn,bnd->bd", cognition_post.to(out.cognition.dtype), out.cognition)  # r'_cog
         r_emo = torch.einsum("bs,bsd->bd", concept_post.to(out.concepts.dtype), out.concepts)  # r'_emo
         log_bow = self.bow_head(torch.cat([r_cog, r_emo], dim=-1)).float().log_softmax(-1)  # η, (B, V)

@@ -4,6 +4,7 @@ L_BOW phase, save/load, trust_remote_code, batched generation and a training run
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ from modeling.graphs import (
     cognition_graph,
     emotional_context_graph,
 )
+from modeling.modeling_case import knowledge_kl
 from remote_code import generate_without_the_package
 
 REPO = Path(__file__).resolve().parents[1]
@@ -146,6 +148,16 @@ def test_sentence_encoding_skips_padding_sequences_and_matches_encoding_each_alo
             alone = encoder.cognition_encoder(encoder.embed(ids[b, n, None, :length]), mask[b, n, None, :length])[0]
             torch.testing.assert_close(first[b, n], alone[0])
             torch.testing.assert_close(mean[b, n], alone.mean(0))
+
+
+def test_kl_trains_the_prior_towards_a_fixed_posterior():
+    posterior = torch.tensor([[0.7, 0.2, 0.1]], requires_grad=True)
+    prior_logits = torch.zeros(1, 3, requires_grad=True)
+    loss = knowledge_kl(posterior, prior_logits.softmax(-1))
+    expected = sum(p * math.log(p / (1 / 3)) for p in (0.7, 0.2, 0.1))
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
+    loss.backward()
+    assert posterior.grad is None and prior_logits.grad.abs().sum() > 0  # the posterior learns from L_BOW only
 
 
 def test_featurizer_keeps_the_concepts_of_highest_intensity(featurizer, word_tokenizer):
