@@ -250,8 +250,7 @@ def test_bow_phase_trains_the_bow_loss_alone(featurizer, word_tokenizer):
     assert model.bow_head[0].weight.grad.abs().sum() > 0
 
 
-def test_batched_cached_generation_equals_one_at_a_time(featurizer, word_tokenizer):
-    model = make_case(word_tokenizer)
+def assert_batched_cached_generation_equals_one_at_a_time(model, featurizer):
     batch = featurizer.encode_dialogues(DIALOGUES)
     with torch.no_grad():
         together = model.generate(**batch, max_new_tokens=6)
@@ -260,6 +259,10 @@ def test_batched_cached_generation_equals_one_at_a_time(featurizer, word_tokeniz
     for row, single in zip(together, alone, strict=True):
         assert row[: len(single)].tolist() == single.tolist()
     assert beams.shape[0] == 3
+
+
+def test_batched_cached_generation_equals_one_at_a_time(featurizer, word_tokenizer):
+    assert_batched_cached_generation_equals_one_at_a_time(make_case(word_tokenizer), featurizer)
 
 
 @pytest.fixture(scope="module")

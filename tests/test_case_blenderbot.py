@@ -9,7 +9,16 @@ from collections import Counter
 
 import pytest
 import torch
-from test_case import CN4, DIALOGUES, NRC_VAD, TRIPLES, WEIGHTS, _terms
+from test_case import (
+    CN4,
+    DIALOGUES,
+    NRC_VAD,
+    TRIPLES,
+    WEIGHTS,
+    _terms,
+    _training_batch,
+    assert_batched_cached_generation_equals_one_at_a_time,
+)
 from transformers import AutoModelForSeq2SeqLM, BlenderbotSmallConfig, BlenderbotSmallForConditionalGeneration, PreTrainedTokenizerFast
 
 from empathetic_models.data import load_empathetic_dialogues
@@ -81,12 +90,6 @@ def _open_gates(model) -> None:
             for attention in attentions:
                 attention.gate.fill_(1.0)
         model.encoder.fusion_gate.fill_(1.0)
-
-
-def _training_batch(featurizer, n: int = 4) -> dict:
-    examples = load_empathetic_dialogues("sample")["train"].select(range(n))
-    features = featurizer({k: examples[k] for k in examples.column_names})
-    return featurizer.pad([{k: features[k][i] for k in features} for i in range(n)])
 
 
 def test_config_follows_the_backbone_and_needs_one():
@@ -176,14 +179,7 @@ def test_bow_phase_trains_the_bow_loss_alone(blenderbot, featurizer):
 def test_batched_cached_generation_equals_one_at_a_time(blenderbot, featurizer):
     model = make_model(blenderbot)
     _open_gates(model)
-    batch = featurizer.encode_dialogues(DIALOGUES)
-    with torch.no_grad():
-        together = model.generate(**batch, max_new_tokens=6)
-        alone = [model.generate(**featurizer.encode_dialogues([d]), max_new_tokens=6, use_cache=False)[0] for d in DIALOGUES]
-        beams = model.generate(**batch, max_new_tokens=6, num_beams=3)
-    for row, single in zip(together, alone, strict=True):
-        assert row[: len(single)].tolist() == single.tolist()
-    assert beams.shape[0] == 3
+    assert_batched_cached_generation_equals_one_at_a_time(model, featurizer)
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import datasets
 from transformers import DataCollatorWithPadding, PreTrainedModel, PreTrainedTokenizerBase, Trainer, TrainingArguments
-from transformers.trainer_utils import get_last_checkpoint
+
+from training.trainer import train_from_last_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +33,8 @@ def train_pair_classifier(
         model=model.train(), args=training_args, train_dataset=features["train"], eval_dataset=features["valid"],
         data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer, compute_metrics=compute_metrics,
     )  # fmt: skip
+    train_seconds = train_from_last_checkpoint(trainer)
     output_dir = Path(training_args.output_dir)
-    last_checkpoint = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
-    start = time.perf_counter()
-    trainer.train(resume_from_checkpoint=last_checkpoint)
-    train_seconds = time.perf_counter() - start
-    trainer.save_model()
     test = trainer.evaluate(features["test"], metric_key_prefix="test")
     results = {**description, "metrics": {k: round(test[f"test_{k}"], 2) for k in metric_names}, "train_wall_clock_s": round(train_seconds, 2)}
     if trainer.is_world_process_zero():

@@ -19,7 +19,6 @@ import json
 import logging
 import random
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,12 +33,12 @@ from transformers import (
     Seq2SeqTrainingArguments,
     set_seed,
 )
-from transformers.trainer_utils import get_last_checkpoint
 
 from empathetic_models.backbones import warm_started_encoder_decoder
 from empathetic_models.knowledge.commonsense import COMET, load_atomic
 from empathetic_models.knowledge.commonsense_eval import compare_sources, exclude_heads, load_system_eval
 from empathetic_models.provenance import provenance
+from training.trainer import train_from_last_checkpoint
 
 logger = logging.getLogger("training.train_comet")
 
@@ -123,12 +122,8 @@ def main(argv: list[str] | None = None) -> dict:
         data_collator=DataCollatorForSeq2Seq(tokenizer, model=model),
         processing_class=tokenizer,
     )
+    train_seconds = train_from_last_checkpoint(trainer)
     output_dir = Path(training_args.output_dir)
-    last_checkpoint = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
-    start = time.perf_counter()
-    trainer.train(resume_from_checkpoint=last_checkpoint)
-    train_seconds = time.perf_counter() - start
-    trainer.save_model()
     if not trainer.is_world_process_zero():
         return {}
     comet = COMET(trainer.model.eval(), tokenizer, num_beams=args.num_beams, max_new_tokens=args.max_target_length)

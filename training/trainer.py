@@ -5,15 +5,29 @@ Models return ``loss`` (the paper's weighted sum) plus one field per term ending
 last log, separately for training (``train/<term>`` → logged as ``<term>``) and evaluation
 (``eval_<term>``), and reduces them across processes. Every save (checkpoints and the final model) also
 writes what the featurizer needs beside the tokenizer (KEMP's retrieval table), so each saved folder is a
-complete model.
+complete model. ``train_from_last_checkpoint`` is the resume-time-save step the auxiliary training scripts share.
 """
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
+from pathlib import Path
 
 import torch
-from transformers import Seq2SeqTrainer
+from transformers import Seq2SeqTrainer, Trainer
+from transformers.trainer_utils import get_last_checkpoint
+
+
+def train_from_last_checkpoint(trainer: Trainer) -> float:
+    """Train (resuming from the output folder's last checkpoint, if any), save the model; the training seconds."""
+    output_dir = Path(trainer.args.output_dir)
+    last_checkpoint = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+    start = time.perf_counter()
+    trainer.train(resume_from_checkpoint=last_checkpoint)
+    seconds = time.perf_counter() - start
+    trainer.save_model()
+    return seconds
 
 
 class EmpatheticTrainer(Seq2SeqTrainer):
