@@ -39,7 +39,11 @@ class EmpatheticTransformerConfig(PreTrainedConfig):
     use_emotion_classifier: bool = True  # Multi-TRS head; False = plain Transformer
     emotion_loss_weight: float = 1.0
     label_smoothing: float = 0.0  # on the generation NLL during training only
-    init_std: float = 0.02
+    init_std: float = 0.02  # std of normal(0, init_std) matrices when init_method="normal"
+    # "xavier_uniform": every Linear matrix Xavier-uniform, biases zero, as MoEL's and KEMP's main.py
+    # (``for p in model.parameters(): if p.dim() > 1: xavier_uniform_(p)``; word embeddings keep their own init)
+    init_method: str = "normal"
+    output_bias: bool = False  # a bias on the vocabulary projection (MoEL/KEMP's ``Generator.proj`` has one)
     pad_token_id: int | None = 0
     unk_token_id: int | None = 1
     bos_token_id: int | None = 2
@@ -71,6 +75,8 @@ class EmpatheticTransformerConfig(PreTrainedConfig):
             value = getattr(self, name)
             if isinstance(value, int) and not 0 <= value < self.vocab_size:
                 problems.append(f"{name}={value} is outside the vocabulary (size {self.vocab_size})")
+        if self.init_method not in ("normal", "xavier_uniform"):
+            problems.append(f"init_method must be 'normal' or 'xavier_uniform' (got {self.init_method!r})")
         if problems:
             raise ValueError(f"Invalid {type(self).__name__}: " + "; ".join(problems))
 

@@ -272,6 +272,8 @@ class EmpatheticPreTrainedModel(PreTrainedModel):
 
     def _init_weights(self, module: nn.Module) -> None:
         super()._init_weights(module)
+        if isinstance(module, nn.Linear) and getattr(self.config, "init_method", "normal") == "xavier_uniform":
+            init.xavier_uniform_(module.weight)  # MoEL / KEMP main.py: every matrix Xavier-uniform
         if isinstance(module, ScaledWordEmbedding):
             init.normal_(module.weight, mean=0.0, std=module.embedding_dim**-0.5)
             if module.padding_idx is not None:

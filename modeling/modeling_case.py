@@ -467,7 +467,7 @@ class CaseForConditionalGeneration(CasePreTrainedModel, CaseObjectives, Generati
     def __init__(self, config: CaseConfig):
         super().__init__(config)
         self.model = CaseModel(config)
-        self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
+        self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=config.output_bias)
         self.init_objectives(config.d_model, config.vocab_size)
         self.post_init()
         self.generation_config.max_new_tokens = 30  # "the maximum decoding step is set to 30"

@@ -258,7 +258,7 @@ class EmoCauseForConditionalGeneration(EmoCausePreTrainedModel, GenerationMixin)
     def __init__(self, config: EmoCauseConfig):
         super().__init__(config)
         self.model = EmoCauseModel(config)
-        self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
+        self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=config.output_bias)
         self.reasoner_pretraining = False  # runtime phase flag (training.callbacks sets it), not configuration
         self.post_init()
         self.generation_config.update(max_new_tokens=30, do_sample=True, top_k=3)  # top-k (k = 3) sampling

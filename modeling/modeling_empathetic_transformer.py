@@ -133,7 +133,7 @@ class EmpatheticTransformerForConditionalGeneration(EmpatheticTransformerPreTrai
     def __init__(self, config: EmpatheticTransformerConfig):
         super().__init__(config)
         self.model = EmpatheticTransformerModel(config)
-        self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
+        self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=config.output_bias)
         self.emotion_head = nn.Linear(config.d_model, config.num_labels) if config.use_emotion_classifier else None
         self.post_init()
         self.generation_config.max_new_tokens = 30  # the papers decode at most 30 steps, greedily

@@ -237,7 +237,7 @@ class ImagineForConditionalGeneration(ImaginePreTrainedModel, GenerationMixin):
     def __init__(self, config: ImagineConfig):
         super().__init__(config)
         self.model = ImagineModel(config)
-        self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
+        self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=config.output_bias)
         self.register_buffer("token_frequency", torch.zeros(config.vocab_size))
         self.post_init()
         self.generation_config.max_new_tokens = 30  # "30 decoding steps" (App. B)

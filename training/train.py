@@ -113,7 +113,8 @@ class EvaluationArguments:
     evaluate_test: bool = field(default=True, metadata={"help": "after training: generate on test, score, write results and card"})
     max_test_samples: int | None = field(default=None, metadata={"help": "score only the first N test examples"})
     test_batch_size: int = field(default=64, metadata={"help": "batch size for test scoring and generation"})
-    early_stopping_patience: int | None = field(default=3, metadata={"help": "evaluations without eval_loss improvement before stopping; none = off"})
+    early_stopping_patience: int | None = field(default=3, metadata={"help": "evaluations without improvement of metric_for_best_model before stopping; none = off"})
+    selection_burn_in_steps: int = field(default=0, metadata={"help": "evaluations before this step are logged but neither select nor count towards early stopping"})
     overwrite_output_dir: bool = field(default=False, metadata={"help": "start afresh instead of resuming from checkpoints in output_dir"})
 
 
@@ -314,6 +315,7 @@ def run(argv: list[str] | None = None) -> dict:
         data_collator=EmpatheticDataCollator(featurizer),
         processing_class=tokenizer,
         featurizer=featurizer,
+        selection_burn_in_steps=eval_args.selection_burn_in_steps,
         callbacks=callbacks,
     )
     start = time.perf_counter()

@@ -3,13 +3,18 @@
 Models return ``loss`` (the paper's weighted sum) plus one field per term ending in ``_loss``
 (``generation_loss``, ``emotion_loss``, …). The trainer averages each term over the steps since the
 last log, separately for training (``train/<term>`` → logged as ``<term>``) and evaluation
-(``eval_<term>``), and reduces them across processes. Every save (checkpoints and the final model) also
+(``eval_<term>``), and reduces them across processes. Each evaluation also logs ``eval_ppl``: exp of the
+generation NLL averaged over all validation response tokens (the models compute it without label smoothing
+outside training, and it holds no auxiliary term), the figure the official codes select on. Evaluations before
+``selection_burn_in_steps`` are logged but neither select the best model nor count towards early stopping
+(KEMP's and CASE's official loops skip selection before step 13,000). Every save (checkpoints and the final model) also
 writes what the featurizer needs beside the tokenizer (KEMP's retrieval table), so each saved folder is a
 complete model. ``train_from_last_checkpoint`` is the resume-time-save step the auxiliary training scripts share.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -31,9 +36,11 @@ def train_from_last_checkpoint(trainer: Trainer) -> float:
 
 
 class EmpatheticTrainer(Seq2SeqTrainer):
-    def __init__(self, *args, featurizer=None, **kwargs):
+    def __init__(self, *args, featurizer=None, selection_burn_in_steps: int = 0, **kwargs):
         super().__init__(*args, **kwargs)
         self.featurizer = featurizer
+        self.selection_burn_in_steps = selection_burn_in_steps
+        self._nll_sum, self._nll_tokens = 0.0, 0  # validation response tokens, for eval_ppl
         self._term_sums = {"train": defaultdict(float), "eval": defaultdict(float)}
         self._term_counts = {"train": 0, "eval": 0}
 
@@ -44,6 +51,11 @@ class EmpatheticTrainer(Seq2SeqTrainer):
         for name, value in terms.items():
             self._term_sums[phase][name] += value.detach().float()
         self._term_counts[phase] += 1
+        labels = inputs.get("labels")
+        if phase == "eval" and labels is not None and outputs.get("generation_loss") is not None:
+            tokens = labels.ne(-100).sum()
+            self._nll_sum += outputs["generation_loss"].detach().double() * tokens  # back to a sum over tokens
+            self._nll_tokens += tokens
         return (loss, outputs) if return_outputs else loss
 
     def _pop_terms(self, phase: str) -> dict[str, float]:
@@ -55,6 +67,22 @@ class EmpatheticTrainer(Seq2SeqTrainer):
         means = self.accelerator.reduce(means, reduction="mean") if self.accelerator.num_processes > 1 else means
         self._term_sums[phase], self._term_counts[phase] = defaultdict(float), 0
         return {name: round(value, 4) for name, value in zip(names, means.tolist(), strict=True)}
+
+    def _pop_ppl(self) -> dict[str, float]:
+        """``ppl``: exp(Σ NLL / Σ tokens) over the evaluation's response tokens, summed across processes."""
+        if not torch.is_tensor(self._nll_tokens):
+            return {}
+        totals = torch.stack([torch.as_tensor(self._nll_sum, dtype=torch.float64), torch.as_tensor(self._nll_tokens, dtype=torch.float64)])
+        totals = totals.to(self.args.device)
+        totals = self.accelerator.reduce(totals, reduction="sum") if self.accelerator.num_processes > 1 else totals
+        self._nll_sum, self._nll_tokens = 0.0, 0
+        mean_nll = (totals[0] / totals[1].clamp_min(1)).item()
+        return {"ppl": round(math.exp(min(mean_nll, 100.0)), 4), "response_tokens": int(totals[1].item())}
+
+    def _determine_best_metric(self, metrics, trial) -> bool:
+        if self.state.global_step < self.selection_burn_in_steps:  # logged, not a candidate
+            return False
+        return super()._determine_best_metric(metrics, trial)
 
     def _save(self, output_dir: str | None = None, state_dict=None) -> None:
         super()._save(output_dir, state_dict)
@@ -70,5 +98,5 @@ class EmpatheticTrainer(Seq2SeqTrainer):
         if "loss" in logs:  # a training log
             logs.update(self._pop_terms("train"))
         if "eval_loss" in logs:
-            logs.update({f"eval_{k}": v for k, v in self._pop_terms("eval").items()})
+            logs.update({f"eval_{k}": v for k, v in {**self._pop_terms("eval"), **self._pop_ppl()}.items()})
         super().log(logs, *args, **kwargs)
