@@ -252,17 +252,21 @@ class KempForConditionalGeneration(KempPreTrainedModel, GenerationMixin):
     def set_output_embeddings(self, value: nn.Linear) -> None:
         self.lm_head = value
 
-    def output_distribution(self, hidden: torch.Tensor, graph_attention: torch.Tensor, vertex_ids: torch.Tensor):
-        """log P(y_j) of eq. 19 and the copy gate p_gen of eq. 18, in float32.
+    def output_distribution(self, hidden: torch.Tensor, graph_attention: torch.Tensor, vertex_ids: torch.Tensor,
+                            positions: torch.Tensor | None = None):  # fmt: skip
+        """log P(y_j) of eq. 19 and the copy gate p_gen of eq. 18, in float32: (B, T, V) and (B, T, 1), or (N, V) and
+        (N, 1) at the N ``positions`` of a (B, T) mask when given.
 
         Computed in log space without materialising the copy distribution over the vocabulary: every word is
         log p_gen + log P_V, except the graph's own words, whose copy mass Σ_{i: v_i = w} a_i is added.
         """
-        gate = self.copy_gate(hidden).float()  # eq. 18 (as a logit)
-        log_probs = F.logsigmoid(gate) + self.lm_head(hidden).float().log_softmax(-1)  # log p_gen P_V, eq. 17
         same_word = vertex_ids[:, :, None].eq(vertex_ids[:, None, :]).float()  # (B, S, S)
         copy_mass = graph_attention.float() @ same_word  # (B, T, S): Σ_{i: v_i = v_k} a_i for each vertex k
         targets = vertex_ids[:, None, :].expand(-1, hidden.shape[1], -1)
+        if positions is not None:
+            hidden, copy_mass, targets = hidden[positions], copy_mass[positions], targets[positions]
+        gate = self.copy_gate(hidden).float()  # eq. 18 (as a logit)
+        log_probs = F.logsigmoid(gate) + self.lm_head(hidden).float().log_softmax(-1)  # log p_gen P_V, eq. 17
         mixed = torch.logaddexp(
             log_probs.gather(-1, targets), F.logsigmoid(-gate) + copy_mass.clamp_min(torch.finfo(copy_mass.dtype).tiny).log()
         )  # eq. 19 at the graph's words
@@ -296,18 +300,26 @@ class KempForConditionalGeneration(KempPreTrainedModel, GenerationMixin):
             cache=cache if cache is not None else past_key_values, use_cache=use_cache,
         )  # fmt: skip
         attention = outputs.graph_attention
-        logits, p_gen = self.output_distribution(outputs.last_hidden_state, attention, encoder_outputs.vertex_ids)
         emotion_logits = encoder_outputs.emotion_logits
-
         c = self.config
         losses = {}
-        if labels is not None:
-            smoothing = c.label_smoothing if self.training else 0.0
+        if labels is not None and self.training:
+            # training reads eq. 19 at the response tokens only: the same loss without projecting padding (57 % of
+            # a padded ED batch of 16); ``logits`` and ``copy_gate`` stay None
             steps = labels.ne(-100)
-            nll = -logits.gather(-1, labels.clamp_min(0)[..., None]).squeeze(-1)  # eq. 20 per step
-            if smoothing:  # as cross_entropy's label_smoothing: (1 − ε)·NLL + ε·mean over the vocabulary of −log P
-                nll = (1 - smoothing) * nll - smoothing * logits.mean(-1)
-            losses["generation_loss"] = (nll * steps).sum() / steps.sum().clamp_min(1)
+            log_probs, _ = self.output_distribution(outputs.last_hidden_state, attention, encoder_outputs.vertex_ids, steps)
+            nll = -log_probs.gather(-1, labels[steps][:, None]).squeeze(-1)  # eq. 20 per response token
+            if c.label_smoothing:  # as cross_entropy's label_smoothing: (1 − ε)·NLL + ε·mean over the vocabulary of −log P
+                nll = (1 - c.label_smoothing) * nll - c.label_smoothing * log_probs.mean(-1)
+            losses["generation_loss"] = nll.mean()
+            logits = p_gen = None
+        else:
+            logits, p_gen = self.output_distribution(outputs.last_hidden_state, attention, encoder_outputs.vertex_ids)
+        if labels is not None:
+            steps = labels.ne(-100)
+            if not self.training:  # no smoothing outside training
+                nll = -logits.gather(-1, labels.clamp_min(0)[..., None]).squeeze(-1)  # eq. 20 per step
+                losses["generation_loss"] = (nll * steps).sum() / steps.sum().clamp_min(1)
             if c.use_emotion_dependency:
                 vertex_mask = encoder_outputs.vertex_mask.float()  # (B, S)
                 squared = (encoder_outputs.emotion_intensity[:, None] - attention.float()).square()  # (η(v_i) − a_i)²

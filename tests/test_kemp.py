@@ -167,10 +167,27 @@ def test_loss_is_eq21_of_its_terms_and_every_term_is_returned(featurizer, word_t
     batch["emotion_labels"] = torch.tensor([0, 1, 2])
     out = model(**batch)
     assert out.loss.item() == pytest.approx((out.emotion_loss + out.generation_loss + 0.1 * out.attention_loss).item(), rel=1e-6)
-    assert out.attention_loss > 0 and out.emotion_logits.shape == (3, 32) and out.copy_gate.shape == (3, 4, 1)
+    assert out.attention_loss > 0 and out.emotion_logits.shape == (3, 32)
+    assert out.logits is None and out.copy_gate is None  # training projects the response tokens only
+    assert model.eval()(**batch).copy_gate.shape == (3, 4, 1)
+    model.train()
     out.loss.backward()
     assert model.model.decoder.emotion_input.weight.grad.abs().sum() > 0  # e'_p feeds the decoder (EDD)
     assert model.model.encoder.graph_attention.q_proj.weight.grad.abs().sum() > 0
+
+
+def test_training_loss_on_response_tokens_only_equals_the_full_distributions(featurizer, word_tokenizer):
+    # the training path projects eq. 19 at the response tokens alone; by hand from the eval path's full (B, T, V)
+    # log-probabilities, with label smoothing as cross_entropy has it, the loss is the same
+    model = make_kemp(word_tokenizer, label_smoothing=0.1)
+    batch = featurizer.pad([featurizer.encode_graph(d)[0] for d in DIALOGUES])
+    batch["labels"] = torch.tensor([[5, 6, 7, 3], [8, 3, -100, -100], [9, 10, 3, -100]])
+    fast = model.train()(**batch).generation_loss
+    log_probs = model.eval()(**batch).logits
+    steps = batch["labels"].ne(-100)
+    nll = -log_probs.gather(-1, batch["labels"].clamp_min(0)[..., None]).squeeze(-1)
+    smoothed = 0.9 * nll - 0.1 * log_probs.mean(-1)
+    assert fast.item() == pytest.approx((smoothed[steps]).mean().item(), rel=1e-6)
 
 
 def test_ablation_without_edd_drops_the_emotion_dependency(featurizer, word_tokenizer):
@@ -293,6 +310,8 @@ def test_glove_initialisation_reaches_encoder_decoder_and_output_layer(word_toke
     for embed in (model.model.encoder.embed_tokens, model.model.decoder.embed_tokens):
         assert torch.allclose(embed(exam)[0], torch.tensor(vector), atol=1e-6)
     assert model.lm_head.weight.data_ptr() == model.model.shared.weight.data_ptr()  # W_v tied to the embeddings
+    untied = make_kemp(word_tokenizer, tie_word_embeddings=False)  # the recipe's: W_v its own matrix, as KEMP's Generator
+    assert untied.lm_head.weight.data_ptr() != untied.model.shared.weight.data_ptr()
 
 
 def test_one_at_a_time_reference_decoder_agrees_with_batched_greedy(featurizer, word_tokenizer):

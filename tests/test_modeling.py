@@ -164,6 +164,33 @@ def test_a_few_optimizer_steps_reduce_the_loss(tiny_model, featurizer, sample_ed
     assert losses[-1] < 0.7 * losses[0], losses
 
 
+def test_training_loss_on_response_tokens_only_equals_the_full_logits_loss(word_tokenizer, featurizer, sample_ed):
+    # training projects to the vocabulary at the response tokens only; the loss is the full-logits one
+    model = make_tiny_model(word_tokenizer, label_smoothing=0.1)
+    batch = _training_batch(featurizer, sample_ed)
+    fast = model.train()(**batch)
+    assert fast.logits is None
+    full = model.eval()(**batch).logits
+    expected = F.cross_entropy(full.flatten(0, 1), batch["labels"].flatten(), label_smoothing=0.1)
+    torch.testing.assert_close(fast.generation_loss, expected)
+
+
+def test_official_output_layer_untied_with_bias_and_xavier_init_round_trips(word_tokenizer, featurizer, tmp_path):
+    model = make_tiny_model(word_tokenizer, tie_word_embeddings=False, output_bias=True, init_method="xavier_uniform")
+    shared = model.model.shared.weight
+    assert model.lm_head.bias is not None and model.lm_head.weight.data_ptr() != shared.data_ptr()
+    assert model.model.encoder.embed_tokens.weight.data_ptr() == shared.data_ptr()  # encoder/decoder still share
+    bound = (6 / sum(model.lm_head.weight.shape)) ** 0.5  # Xavier-uniform's, not normal(init_std=0.5)
+    assert model.lm_head.weight.abs().max() <= bound and model.lm_head.weight.abs().max() > 0.9 * bound
+    model.save_pretrained(tmp_path)
+    loaded = AutoModelForSeq2SeqLM.from_pretrained(tmp_path)
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, loaded.state_dict()[name]), name
+    assert loaded.model.decoder.embed_tokens.weight.data_ptr() == loaded.model.shared.weight.data_ptr()
+    with pytest.raises(ValueError, match="init_method"):
+        make_tiny_model(word_tokenizer, init_method="kaiming")
+
+
 def test_embeddings_are_tied(tiny_model):
     shared = tiny_model.model.shared.weight
     assert tiny_model.lm_head.weight.data_ptr() == shared.data_ptr()

@@ -175,3 +175,42 @@ def test_accelerate_configs_are_valid_launch_configs():
     assert configs["multi_gpu"]["distributed_type"] == "MULTI_GPU" and configs["fsdp"]["distributed_type"] == "FSDP"
     for config in configs.values():
         assert config["num_machines"] == 1 and "mixed_precision" in config
+
+
+@pytest.mark.parametrize("overrides", [{}, {"label_smoothing": 0.3}, {"emotion_loss_weight": 5.0}])
+def test_eval_ppl_is_exp_of_the_token_mean_response_nll_alone(tmp_path, sample_ed, word_tokenizer, overrides):
+    from conftest import make_tiny_model
+    from transformers import Seq2SeqTrainingArguments
+
+    from empathetic_models.featurization import featurizer_for
+    from training.collators import EmpatheticDataCollator
+    from training.trainer import EmpatheticTrainer
+
+    model = make_tiny_model(word_tokenizer, **overrides)
+    featurizer = featurizer_for("empathetic_transformer", word_tokenizer)
+    valid = sample_ed["valid"].select(range(40))
+    features = valid.map(featurizer, batched=True, remove_columns=valid.column_names)
+    args = Seq2SeqTrainingArguments(str(tmp_path), per_device_eval_batch_size=16, report_to="none", use_cpu=True)
+    trainer = EmpatheticTrainer(model=model, args=args, eval_dataset=features, data_collator=EmpatheticDataCollator(featurizer),
+                                featurizer=featurizer)  # fmt: skip
+    metrics = trainer.evaluate()
+    # by hand: every response token's NLL under the model, averaged over tokens (not over batches of unequal size)
+    batch = featurizer.pad(list(features))
+    with torch.no_grad():
+        logits = model.eval()(**{k: v for k, v in batch.items() if k != "labels"}, decoder_input_ids=None, labels=batch["labels"]).logits
+    labels = batch["labels"]
+    nll = torch.nn.functional.cross_entropy(logits.flatten(0, 1).double(), labels.flatten(), reduction="sum") / labels.ne(-100).sum()
+    assert metrics["eval_ppl"] == pytest.approx(torch.exp(nll).item(), rel=1e-4)
+    assert metrics["eval_response_tokens"] == int(labels.ne(-100).sum())
+    assert metrics["eval_loss"] != pytest.approx(metrics["eval_generation_loss"])  # the emotion term is in eval_loss only
+
+
+def test_selection_skips_evaluations_before_the_burn_in(tmp_path):
+    # learning rate 0: both evaluations give the same PPL, so without a burn-in the first (step 6) would stay the best;
+    # with a burn-in of 10 steps it is logged but not a candidate, and step 12 is selected
+    out = tmp_path / "run"
+    info = _train(out, "--max_steps", "12", "--learning_rate", "0", "--warmup_steps", "0", "--eval_strategy", "steps", "--eval_steps", "6", "--save_steps", "6",
+                  "--metric_for_best_model", "eval_ppl", "--selection_burn_in_steps", "10", "--evaluate_test", "false")  # fmt: skip
+    evals = [h for h in _log_history(out) if "eval_ppl" in h]
+    assert [h["step"] for h in evals] == [6, 12]
+    assert info["best_eval_step"] == 12 and info["best_eval_metric"] == pytest.approx(evals[1]["eval_ppl"])
