@@ -265,3 +265,43 @@ def update_readme(readme: str | Path, results_dir: Path = RESULTS_DIR) -> bool:
         return False
     readme.write_text(new)
     return True
+
+
+def publish_run(run_dir: str | Path, name: str, results_dir: str | Path = RESULTS_DIR, note: str | None = None,
+                command: str | None = None) -> list[Path]:  # fmt: skip
+    """Publish a finished training run under ``results_dir/<model_type>/``: ``<name>.json`` / ``.md`` (its test
+    results with ``selection_metric`` and ``learning_curve`` from the run's ``trainer_state.json``),
+    ``<name>.svg`` (validation PPL per evaluation, the selected step circled) and ``<name>.card.md`` (the model card
+    those results fill). ``note`` and ``command`` (the exact training command) are recorded when given."""
+    from .evaluation import write_results
+    from .evaluation.curves import attach_learning_curve, learning_curve_svg, read_trainer_state
+
+    run_dir = Path(run_dir)
+    results_path = run_dir / "results" / "test_results.json"
+    if not results_path.is_file():
+        raise FileNotFoundError(f"{results_path} not found: the run has not finished its test evaluation")
+    results = json.loads(results_path.read_text())
+    state = read_trainer_state(run_dir)
+    run_info_path = run_dir / "run_info.json"
+    selection = json.loads(run_info_path.read_text()).get("selection_metric") if run_info_path.is_file() else None
+    args_path = run_dir / "training_args.bin"
+    if selection is None and args_path.is_file():
+        import torch
+
+        selection = getattr(torch.load(args_path, weights_only=False), "metric_for_best_model", None)
+    attach_learning_curve(results, state, selection)
+    if note:
+        results["note"] = note
+    if command:
+        results["command"] = command
+    config = json.loads((run_dir / "config.json").read_text())
+    out = Path(results_dir) / config["model_type"]
+    json_path, md_path = write_results(results, out, name=name)
+    svg_path = out / f"{name}.svg"
+    marks = {name: results["best_eval_step"]} if results.get("best_eval_step") else None
+    svg_path.write_text(learning_curve_svg({name: results["learning_curve"]}, marks=marks))
+    generation_path = run_dir / "generation_config.json"
+    generation_config = json.loads(generation_path.read_text()) if generation_path.is_file() else None
+    card_path = out / f"{name}.card.md"
+    build_card(json_path, config=config, generation_config=generation_config).save(card_path)
+    return [json_path, md_path, svg_path, card_path]

@@ -379,6 +379,14 @@ def cmd_card(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    from .cards import publish_run
+
+    for path in publish_run(args.run_dir, args.name, args.results_dir, note=args.note, command=args.command_line):
+        print(f"wrote {path}")
+    return 0
+
+
 def cmd_push(args: argparse.Namespace) -> int:
     from .hub import push_checkpoint
 
@@ -557,6 +565,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model-id", help="Hub id to show in the card's usage snippet (default empathetic-models/<model_type>)")
     p.add_argument("--update-readme", metavar="README", help="rewrite the results block of this README")
     p.set_defaults(func=cmd_card)
+
+    p = sub.add_parser("publish", help="publish a finished run's test results, learning curve (JSON + SVG) and card", description=(
+        "Write RESULTS_DIR/<model_type>/NAME.json and .md (the run's results/test_results.json with its selection metric "
+        "and learning curve, one {step, eval_ppl, ...} per evaluation, from trainer_state.json), NAME.svg (validation PPL "
+        "per evaluation, the selected step circled) and NAME.card.md."))  # fmt: skip
+    p.add_argument("run_dir", help="the training run's output_dir")
+    p.add_argument("--name", required=True, help="file stem, e.g. multi_trs_ed_paper_split_cpu")
+    p.add_argument("--results-dir", default="hub_cards/results", help="default hub_cards/results")
+    p.add_argument("--note", help="a note recorded in the results (schedule, hardware, what differs from the paper)")
+    p.add_argument("--command-line", help="the exact training command, when the run recorded another")
+    p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("push", help="upload a checkpoint folder (with its card) to the Hugging Face Hub")
     p.add_argument("checkpoint", help="checkpoint folder")

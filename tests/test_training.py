@@ -69,6 +69,20 @@ def test_sample_run_logs_every_loss_term_and_writes_a_loadable_checkpoint(tmp_pa
     rows = (out / "results" / "test_generations.jsonl").read_text().splitlines()
     assert len(rows) == 12 and "prediction" in json.loads(rows[0])
     assert "model-index" in (out / "README.md").read_text()
+    # the selection evidence: one {step, eval_ppl} per evaluation, the metric that selected, a drawn curve
+    assert results["selection_metric"] == "eval_ppl"
+    assert [p["step"] for p in results["learning_curve"]] == [4, 8]
+    assert all(p["eval_ppl"] > 1 for p in results["learning_curve"])
+    assert results["best_eval_metric"] == min(p["eval_ppl"] for p in results["learning_curve"])
+    assert "<polyline" in (out / "results" / "learning_curve.svg").read_text()
+
+    from empathetic_models.cli import main as cli
+
+    assert cli(["publish", str(out), "--name", "sample_run", "--results-dir", str(tmp_path / "published"), "--note", "a test"]) == 0
+    published = tmp_path / "published" / "empathetic_transformer"
+    record = json.loads((published / "sample_run.json").read_text())
+    assert record["learning_curve"] == results["learning_curve"] and record["note"] == "a test"
+    assert {"sample_run.md", "sample_run.svg", "sample_run.card.md"} <= {p.name for p in published.iterdir()}
 
     model = AutoModelForSeq2SeqLM.from_pretrained(out)
     tokenizer = AutoTokenizer.from_pretrained(out)
@@ -209,7 +223,8 @@ def test_selection_skips_evaluations_before_the_burn_in(tmp_path):
     # learning rate 0: both evaluations give the same PPL, so without a burn-in the first (step 6) would stay the best;
     # with a burn-in of 10 steps it is logged but not a candidate, and step 12 is selected
     out = tmp_path / "run"
-    info = _train(out, "--max_steps", "12", "--learning_rate", "0", "--warmup_steps", "0", "--eval_strategy", "steps", "--eval_steps", "6", "--save_steps", "6",
+    info = _train(out, "--max_steps", "12", "--learning_rate", "0", "--warmup_steps", "0", "--eval_strategy", "steps", "--eval_steps", "6",
+                  "--save_strategy", "steps", "--save_steps", "6",
                   "--metric_for_best_model", "eval_ppl", "--selection_burn_in_steps", "10", "--evaluate_test", "false")  # fmt: skip
     evals = [h for h in _log_history(out) if "eval_ppl" in h]
     assert [h["step"] for h in evals] == [6, 12]

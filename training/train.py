@@ -39,6 +39,7 @@ from empathetic_models.cards import write_card
 from empathetic_models.data import load_empathetic_dialogues
 from empathetic_models.embeddings import load_glove_embeddings
 from empathetic_models.evaluation import write_results
+from empathetic_models.evaluation.curves import attach_learning_curve, learning_curve_svg
 from empathetic_models.featurization import (
     CaseFeaturizer,
     ImagineFeaturizer,
@@ -334,6 +335,7 @@ def run(argv: list[str] | None = None) -> dict:
         "global_step": train_result.global_step,
         "train_loss": train_result.training_loss,
         **clock.summary(trainer.state),
+        "selection_metric": training_args.metric_for_best_model if training_args.load_best_model_at_end else None,
         "embedding_init": model_args.embeddings or ("from " + model_args.model_name_or_path if model_args.model_name_or_path else "random"),
     }
     if isinstance(featurizer, KempFeaturizer):
@@ -365,9 +367,15 @@ def run(argv: list[str] | None = None) -> dict:
         keys = ("command", "commit", "hardware", "train_wall_clock_s", "wall_clock_to_best_eval_s", "best_eval_step",
                 "data_source", "embedding_init", "knowledge_source")
         results.update({k: run_info[k] for k in keys if k in run_info})
+        state = {"log_history": trainer.state.log_history, "best_global_step": trainer.state.best_global_step,
+                 "best_metric": trainer.state.best_metric}  # fmt: skip
+        attach_learning_curve(results, state, run_info["selection_metric"])
         write_results(results, output_dir / "results", name="test_results")
         with open(output_dir / "results" / "test_generations.jsonl", "w") as f:
             f.writelines(json.dumps(row) + "\n" for row in rows)
+        if results["learning_curve"]:
+            (output_dir / "results" / "learning_curve.svg").write_text(learning_curve_svg(
+                {results["model_type"]: results["learning_curve"]}, marks={results["model_type"]: results["best_eval_step"]}))  # fmt: skip
         write_card(output_dir, output_dir / "results" / "test_results.json")
         logger.info("test metrics: %s", results["metrics"])
         run_info["test_metrics"] = results["metrics"]
