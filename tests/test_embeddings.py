@@ -61,3 +61,24 @@ def test_glove_dimension_mismatch_and_missing_file(tiny_model, word_tokenizer, t
         load_glove_embeddings(path, word_tokenizer, tiny_model)
     with pytest.raises(FileNotFoundError, match="embeddings not found"):
         load_glove_embeddings(tmp_path / "none.txt", word_tokenizer, tiny_model)
+
+
+def test_encoder_word_vectors_are_mean_word_pieces_reduced_by_pca(tiny_model, word_tokenizer, tmp_path):
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    from empathetic_models.embeddings import encoder_word_vectors
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "sad", "happy", "exam", "##s", "un", "##happy"]
+    (tmp_path / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    BertTokenizerFast(str(tmp_path / "vocab.txt")).save_pretrained(tmp_path)
+    torch.manual_seed(0)
+    BertModel(BertConfig(vocab_size=len(vocab), hidden_size=24, num_hidden_layers=1, num_attention_heads=2, intermediate_size=8)).save_pretrained(tmp_path)
+    table = BertModel.from_pretrained(tmp_path).get_input_embeddings().weight.detach()
+    wide = encoder_word_vectors(str(tmp_path), ["sad", "exams", "unhappy"], dim=24)
+    torch.testing.assert_close(wide[1], (table[6] + table[7]) / 2)  # exam + ##s
+    torch.testing.assert_close(wide[2], (table[8] + table[9]) / 2)
+    reduced = encoder_word_vectors(str(tmp_path), ["sad", "exams", "unhappy", "happy"], dim=2)
+    assert reduced.shape == (4, 2)
+    assert torch.allclose(reduced.mean(0), torch.zeros(2), atol=1e-5)  # centred principal components
+    coverage = load_glove_embeddings(f"encoder:{tmp_path}", word_tokenizer, tiny_model)
+    assert coverage > 0.9  # every non-special vocabulary word gets a vector
