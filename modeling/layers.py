@@ -35,7 +35,8 @@ class SinusoidalPositions(nn.Module):
 
     def __init__(self, num_positions: int, dim: int):
         super().__init__()
-        self.register_buffer("signal", sinusoidal_positions(num_positions, dim), persistent=False)
+        # in the default dtype, so ``from_pretrained(..., dtype=torch.bfloat16)`` builds it in bfloat16
+        self.register_buffer("signal", sinusoidal_positions(num_positions, dim).to(torch.get_default_dtype()), persistent=False)
 
     def forward(self, length: int, offset: int = 0) -> torch.Tensor:
         if offset + length > self.signal.shape[0]:
@@ -280,6 +281,24 @@ class EmpatheticPreTrainedModel(PreTrainedModel):
                 init.zeros_(module.weight[module.padding_idx])
         if isinstance(module, SinusoidalPositions):
             init.copy_(module.signal, sinusoidal_positions(*module.signal.shape))
+        if isinstance(getattr(module, "token_frequency", None), torch.Tensor):  # FACE / CEM counts start at zero
+            init.zeros_(module.token_frequency)
+
+    def resize_token_embeddings(self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None, mean_resizing: bool = True):
+        """Resize the word embedding and output layer (transformers), then every other vocabulary-sized part: the
+        ``token_frequency`` counts (new words start at zero) and ``bow_head``'s last layer (CASE's η)."""
+        embeddings = super().resize_token_embeddings(new_num_tokens, pad_to_multiple_of, mean_resizing)
+        size = embeddings.num_embeddings
+        frequency = getattr(self, "token_frequency", None)
+        if isinstance(frequency, torch.Tensor) and frequency.shape[0] != size:
+            resized = frequency.new_zeros(size)
+            keep = min(size, frequency.shape[0])
+            resized[:keep] = frequency[:keep]
+            self.token_frequency = resized  # a registered buffer: assignment keeps it one
+        bow = getattr(self, "bow_head", None)
+        if bow is not None and bow[-1].out_features != size:
+            bow[-1] = self._get_resized_lm_head(bow[-1], size, mean_resizing=False)
+        return embeddings
 
 
 @dataclass

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 from transformers.generation import GenerationMixin
+from transformers.utils import can_return_tuple
 
 from .configuration_case import CaseConfig
 from .graphs import (
@@ -326,6 +327,7 @@ class CaseModel(CasePreTrainedModel):
     def get_encoder(self) -> CaseEncoder:
         return self.encoder
 
+    @can_return_tuple  # return_dict=False (argument or config) gives the output's tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -481,6 +483,7 @@ class CaseForConditionalGeneration(CasePreTrainedModel, CaseObjectives, Generati
     def set_output_embeddings(self, value: nn.Linear) -> None:
         self.lm_head = value
 
+    @can_return_tuple  # return_dict=False (argument or config) gives the output's tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,

@@ -20,6 +20,7 @@ from torch import nn
 from transformers import AutoModelForSeq2SeqLM, PreTrainedModel
 from transformers import initialization as init
 from transformers.generation import GenerationMixin
+from transformers.utils import can_return_tuple
 from transformers.modeling_outputs import BaseModelOutput
 
 from .backbone_blocks import (
@@ -123,6 +124,7 @@ class CaseBlenderbotForConditionalGeneration(BackboneAccessors, CaseBlenderbotPr
             for attention, memory in zip(attentions, memories, strict=True):
                 attention.memory = memory
 
+    @can_return_tuple  # return_dict=False (argument or config) gives the output's tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 from transformers.generation import GenerationMixin
+from transformers.utils import can_return_tuple
 
 from .configuration_emocause import EmoCauseConfig
 from .layers import (
@@ -221,6 +222,7 @@ class EmoCauseModel(EmoCausePreTrainedModel):
     def get_encoder(self) -> EmoCauseEncoder:
         return self.encoder
 
+    @can_return_tuple  # return_dict=False (argument or config) gives the output's tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -281,6 +283,7 @@ class EmoCauseForConditionalGeneration(EmoCausePreTrainedModel, GenerationMixin)
             losses["cause_loss"] = F.cross_entropy(cause_logits.flatten(0, 1).float(), cause_labels.flatten(), ignore_index=-100)
         return losses
 
+    @can_return_tuple  # return_dict=False (argument or config) gives the output's tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,  # (B, S) "[CLS] context" word ids

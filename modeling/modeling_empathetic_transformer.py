@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 from transformers.generation import GenerationMixin
+from transformers.utils import can_return_tuple
 
 from .configuration_empathetic_transformer import EmpatheticTransformerConfig
 from .layers import (
@@ -93,6 +94,7 @@ class EmpatheticTransformerModel(EmpatheticTransformerPreTrainedModel):
     def get_encoder(self) -> EmpatheticTransformerEncoder:
         return self.encoder
 
+    @can_return_tuple  # return_dict=False (argument or config) gives the output's tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -147,6 +149,7 @@ class EmpatheticTransformerForConditionalGeneration(EmpatheticTransformerPreTrai
     def set_output_embeddings(self, value: nn.Linear) -> None:
         self.lm_head = value
 
+    @can_return_tuple  # return_dict=False (argument or config) gives the output's tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,  # (B, S) "[CLS] context" word ids

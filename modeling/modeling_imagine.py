@@ -25,6 +25,7 @@ from torch import nn
 from transformers import initialization as init
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 from transformers.generation import GenerationMixin
+from transformers.utils import can_return_tuple
 
 from .configuration_imagine import ImagineConfig
 from .layers import (
@@ -194,6 +195,7 @@ class ImagineModel(ImaginePreTrainedModel):
     def get_encoder(self) -> ImagineEncoder:
         return self.encoder
 
+    @can_return_tuple  # return_dict=False (argument or config) gives the output's tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -261,6 +263,7 @@ class ImagineForConditionalGeneration(ImaginePreTrainedModel, GenerationMixin):
             torch.distributed.all_reduce(counts)
         self.token_frequency += counts
 
+    @can_return_tuple  # return_dict=False (argument or config) gives the output's tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,

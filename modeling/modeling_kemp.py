@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 from transformers.generation import GenerationMixin
+from transformers.utils import can_return_tuple
 
 from .configuration_kemp import KempConfig
 from .graphs import CONCEPT_STATE, emotional_context_graph
@@ -195,6 +196,7 @@ class KempModel(KempPreTrainedModel):
     def get_encoder(self) -> KempEncoder:
         return self.encoder
 
+    @can_return_tuple  # return_dict=False (argument or config) gives the output's tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -272,6 +274,7 @@ class KempForConditionalGeneration(KempPreTrainedModel, GenerationMixin):
         )  # eq. 19 at the graph's words
         return log_probs.scatter(-1, targets, mixed), torch.sigmoid(gate)
 
+    @can_return_tuple  # return_dict=False (argument or config) gives the output's tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,  # (B, S) vertices: [CLS] context words, concepts

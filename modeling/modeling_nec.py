@@ -21,7 +21,7 @@ from torch import nn
 from transformers import AutoModelForSeq2SeqLM, PreTrainedModel
 from transformers.generation import GenerationMixin
 from transformers.modeling_outputs import BaseModelOutput
-from transformers.utils import ModelOutput
+from transformers.utils import ModelOutput, can_return_tuple
 
 from .backbone_blocks import (
     BackboneAccessors,
@@ -206,6 +206,7 @@ class NecForConditionalGeneration(BackboneAccessors, NecPreTrainedModel, Generat
         token_log_probs = out.logits.float().log_softmax(-1).gather(-1, targets[..., None]).squeeze(-1) * mask
         return z, token_log_probs.sum(-1).view(b, n), mask.sum(-1).view(b, n)
 
+    @can_return_tuple  # return_dict=False (argument or config) gives the output's tuple
     def forward(
         self,
         input_ids: torch.Tensor | None = None,
@@ -220,7 +221,6 @@ class NecForConditionalGeneration(BackboneAccessors, NecPreTrainedModel, Generat
         negative_ids: torch.Tensor | None = None,
         negative_sources: torch.Tensor | None = None,
         use_cache: bool | None = None,
-        return_dict: bool | None = None,
         **kwargs,
     ) -> NecSeq2SeqLMOutput:
         """``labels``: response token ids (-100 = ignored). With ``config.contrastive`` and labels, ``negative_ids``

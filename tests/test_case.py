@@ -329,3 +329,13 @@ def test_case_trains_bow_phase_first_and_saves_complete_checkpoints(tmp_path, ti
     results = json.loads((out / "results" / "test_results.json").read_text())
     assert results["model_type"] == "case" and results["num_examples"] == 6
     assert "CASE" in (out / "README.md").read_text()
+
+
+def test_contract_half_precision_resize_and_missing_counts(featurizer, word_tokenizer, tmp_path):
+    from contract import assert_return_dict_false_gives_the_tuple, assert_half_precision_loads_and_runs, assert_missing_token_frequency_loads_as_zeros, assert_resize_then_one_training_step
+
+    batch = _training_batch(featurizer)
+    assert_half_precision_loads_and_runs(make_case(word_tokenizer), batch, tmp_path / "half")
+    assert_return_dict_false_gives_the_tuple(make_case(word_tokenizer), batch)
+    assert_resize_then_one_training_step(make_case(word_tokenizer), batch)
+    assert_missing_token_frequency_loads_as_zeros(make_case(word_tokenizer), tmp_path / "counts")

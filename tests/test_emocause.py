@@ -198,3 +198,12 @@ def test_pipeline_and_inference_helpers_serve_an_emocause_checkpoint(word_tokeni
     chat = pipeline("empathetic-response", model=str(folder))
     result = chat(DIALOGUES[0], do_sample=False, max_new_tokens=5)
     assert result["response"] == responses[0] and result["emotion"] == emotions[0]
+
+
+def test_contract_half_precision_and_resize(featurizer, word_tokenizer, tmp_path):
+    from contract import assert_return_dict_false_gives_the_tuple, assert_half_precision_loads_and_runs, assert_resize_then_one_training_step
+
+    batch = _training_batch(featurizer)
+    assert_half_precision_loads_and_runs(make_emocause(word_tokenizer), batch, tmp_path)
+    assert_return_dict_false_gives_the_tuple(make_emocause(word_tokenizer), batch)
+    assert_resize_then_one_training_step(make_emocause(word_tokenizer), batch)

@@ -299,6 +299,10 @@ def run(argv: list[str] | None = None) -> dict:
             split: raw[split].map(featurizer, batched=True, remove_columns=raw[split].column_names, desc=f"featurizing {split}")
             for split in ("train", "valid")
         }
+        # validation batches of similar response length: far less padding to project to the vocabulary, and the
+        # same eval_ppl (a sum over tokens); longest first, so the memory peak comes at once
+        lengths = [len(labels) for labels in features["valid"]["labels"]]
+        features["valid"] = features["valid"].select(sorted(range(len(lengths)), key=lambda i: (-lengths[i], i)))
 
     clock = EvalClockCallback()
     callbacks = [clock]

@@ -1,0 +1,63 @@
+"""Checks of the transformers model contract shared by the model test files (each passes its own tiny model and a
+featurized batch): half-precision loading, vocabulary resizing, buffers a checkpoint may lack."""
+
+from __future__ import annotations
+
+import torch
+from safetensors.torch import load_file, save_file
+from transformers import AutoModelForSeq2SeqLM
+
+
+def model_inputs(batch: dict) -> dict:
+    """The batch without its training targets (``labels``, ``emotion_labels``, ``cause_labels``, …)."""
+    return {k: v for k, v in batch.items() if not k.endswith("labels")}
+
+
+def assert_half_precision_loads_and_runs(model, batch: dict, folder) -> None:
+    """``from_pretrained(dtype=bf16 / fp16)`` keeps every floating tensor in that dtype; a forward and a generate run."""
+    model.save_pretrained(folder)
+    for dtype in (torch.bfloat16, torch.float16):
+        loaded = AutoModelForSeq2SeqLM.from_pretrained(folder, dtype=dtype).eval()
+        floating = {n: t.dtype for n, t in [*loaded.named_parameters(), *loaded.named_buffers()] if t.is_floating_point()}
+        assert set(floating.values()) == {dtype}, {n: d for n, d in floating.items() if d != dtype}
+        with torch.no_grad():
+            out = loaded(**batch)
+            assert out.loss is not None and torch.isfinite(out.loss.float())
+            generated = loaded.generate(**model_inputs(batch), max_new_tokens=3)
+        assert generated.shape[0] == batch["input_ids"].shape[0]
+
+
+def assert_resize_then_one_training_step(model, batch: dict, extra: int = 7) -> None:
+    """``resize_token_embeddings`` resizes every vocabulary-sized part, and the next training step runs."""
+    size = model.config.vocab_size + extra
+    model.resize_token_embeddings(size)
+    assert model.config.vocab_size == size and model.get_output_embeddings().out_features == size
+    for name, tensor in [*model.named_parameters(), *model.named_buffers()]:
+        if "token_frequency" in name or name.startswith("bow_head.2"):
+            assert tensor.shape[0] == size, name
+    model.train()
+    loss = model(**batch).loss
+    loss.backward()
+    assert torch.isfinite(loss)
+
+
+def assert_missing_token_frequency_loads_as_zeros(model, folder) -> None:
+    """A checkpoint without the ``token_frequency`` counts loads them as zeros, not uninitialised memory."""
+    with torch.no_grad():
+        model.token_frequency.fill_(5.0)
+    model.save_pretrained(folder)
+    weights = load_file(folder / "model.safetensors")
+    del weights["token_frequency"]
+    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
+    loaded = AutoModelForSeq2SeqLM.from_pretrained(folder)
+    assert torch.equal(loaded.token_frequency, torch.zeros_like(loaded.token_frequency))
+
+
+def assert_return_dict_false_gives_the_tuple(model, batch: dict) -> None:
+    """``return_dict=False`` returns ``to_tuple()`` of the output (loss first), as transformers models do."""
+    model.eval()
+    with torch.no_grad():
+        as_dict = model(**batch)
+        as_tuple = model(**batch, return_dict=False)
+    assert isinstance(as_tuple, tuple) and torch.equal(as_tuple[0], as_dict.loss)
+    assert len(as_tuple) == len(as_dict.to_tuple())
