@@ -90,8 +90,13 @@ class EmpatheticTrainer(Seq2SeqTrainer):
             self.featurizer.save_pretrained(output_dir if output_dir is not None else self.args.output_dir)
 
     def _issue_warnings_after_load(self, load_result) -> None:
-        # tied embeddings are saved once; their other names are "missing" but share the loaded tensor
-        load_result.missing_keys[:] = [k for k in load_result.missing_keys if k not in self.model.all_tied_weights_keys]
+        # tied or shared embeddings are saved once; their other names are "missing" but share the loaded tensor (the
+        # encoder's and decoder's word embedding is the model's ``shared`` one even when the output layer is untied)
+        params = dict(self.model.named_parameters(remove_duplicate=False))
+        missing = set(load_result.missing_keys)
+        loaded = {p.data_ptr() for name, p in params.items() if name not in missing}
+        load_result.missing_keys[:] = [k for k in load_result.missing_keys if k not in self.model.all_tied_weights_keys
+                                       and not (k in params and params[k].data_ptr() in loaded)]  # fmt: skip
         super()._issue_warnings_after_load(load_result)
 
     def log(self, logs: dict[str, float], *args, **kwargs) -> None:
