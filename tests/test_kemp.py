@@ -286,8 +286,12 @@ def test_kemp_trains_with_real_knowledge_and_every_checkpoint_is_complete(tmp_pa
     assert info["global_step"] == 4 and "ConceptNet 4" in info["knowledge_source"] and info["embedding_init"] == "random"
     history = json.loads((out / "trainer_state.json").read_text())["log_history"]
     train_logs = [h for h in history if "loss" in h and "eval_loss" not in h]
-    for log in train_logs:  # eq. 21 with γ = 1, 1, 0.1
-        assert log["loss"] == pytest.approx(log["emotion_loss"] + log["generation_loss"] + 0.1 * log["attention_loss"], abs=0.02)
+    config = json.loads((out / "config.json").read_text())
+    gamma = [config[f"{term}_loss_weight"] for term in ("emotion", "generation", "attention")]
+    assert gamma == [0.07, 1.0, 0.1]  # the recipe's γ1 (rescaled to a token-mean NLL), γ2, γ3
+    for log in train_logs:  # eq. 21
+        terms = [log["emotion_loss"], log["generation_loss"], log["attention_loss"]]
+        assert log["loss"] == pytest.approx(sum(g * t for g, t in zip(gamma, terms)), abs=0.02)
     assert "eval_attention_loss" in [h for h in history if "eval_loss" in h][-1]
     for folder in (out, out / "checkpoint-2", out / "checkpoint-4"):
         assert (folder / KNOWLEDGE_FILE).is_file(), folder
