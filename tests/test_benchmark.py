@@ -54,3 +54,26 @@ def test_benchmark_times_autocast_variants_from_the_same_weights(tmp_path):
     with pytest.raises(ValueError, match="unknown training variant"):
         main(["--model", "empathetic_transformer", "--train_variants", "fp32+jit", "--train_steps", "1", "--train_warmup_steps", "0",
               "--max_examples", "2", "--reference_examples", "0", "--num_beams", "1", "--output_dir", str(tmp_path)])  # fmt: skip
+
+
+def test_benchmark_interleaves_thread_counts_and_counts_flop_per_step(tmp_path):
+    report = main([
+        "--model", "empathetic_transformer", "--data_source", "sample", "--split_style", "full", "--train_steps", "2",
+        "--train_warmup_steps", "1", "--train_batch_size", "4", "--threads", "1,2", "--rounds", "2", "--max_train_examples", "40",
+        "--train_variants", "fp32,bf16", "--generation", "false", "--output_dir", str(tmp_path), "--name", "threads",
+    ])  # fmt: skip
+    variants = report["training_variants"]
+    assert list(variants) == ["fp32@1t", "bf16@1t", "fp32@2t", "bf16@2t"] and "generation" not in report
+    assert [v["threads"] for v in variants.values()] == [1, 1, 2, 2] and report["training"]["train_examples"] == 40
+    fp32 = variants["fp32@1t"]
+    assert len(fp32["rounds_s_per_step"]) == 2 and sorted(fp32["rounds_s_per_step"])[1] == fp32["s_per_step"]
+    assert variants["bf16@2t"]["flop_per_step"] == fp32["flop_per_step"]  # same batches, same count
+    # the output projection alone, forward + backward, is 3 matmuls of 2·tokens·hidden·vocabulary at the response tokens
+    vocabulary, hidden = report["output_layer"]
+    tokens_per_step = fp32["target_tokens_per_s"] * fp32["s_per_step"]
+    assert 6 * tokens_per_step * hidden * vocabulary * 0.98 < fp32["flop_per_step"] < 40 * 6 * tokens_per_step * hidden * vocabulary
+    assert fp32["matmul_gflops"] > 0 and 0 < fp32["fraction_of_matmul_peak"] < 2
+    assert "GFLOP/step" in (tmp_path / "threads.md").read_text()
+    with pytest.raises(ValueError, match="raise --max_train_examples"):
+        main(["--model", "empathetic_transformer", "--data_source", "sample", "--train_steps", "5", "--train_warmup_steps", "0",
+              "--train_batch_size", "4", "--max_train_examples", "8", "--generation", "false", "--output_dir", str(tmp_path)])  # fmt: skip

@@ -51,7 +51,8 @@ class BenchmarkArguments:
     split: str = field(default="test", metadata={"help": "the split whose contexts are generated for"})
     conceptnet: str | None = field(default=None, metadata={"help": "KEMP from scratch: ConceptNet dump"})
     vad_lexicon: str | None = field(default=None, metadata={"help": "KEMP from scratch: NRC-VAD-Lexicon.txt"})
-    train_batch_size: int = field(default=16, metadata={"help": "examples per optimizer step"})
+    train_batch_size: int | None = field(default=None, metadata={"help": "examples per optimizer step (default: the recipe's "
+                                         "per_device_train_batch_size, else 16)"})
     train_steps: int = field(default=30, metadata={"help": "timed optimizer steps"})
     train_warmup_steps: int = field(default=5, metadata={"help": "untimed optimizer steps before them"})
     generation_batch_size: int = field(default=64, metadata={"help": "dialogues per generation batch"})
@@ -64,16 +65,27 @@ class BenchmarkArguments:
                                 "weights: fp32, bf16 / fp16 (autocast), each with optional +compile (torch.compile) and +grouped (length-grouped "
                                 "batches, as --train_sampling_strategy group_by_length), e.g. fp32,bf16,bf16+grouped,bf16+grouped+compile"})
     generation_variants: str = field(default="fp32", metadata={"help": "comma-separated precisions for batched generation: fp32, bf16, fp16 (autocast)"})
+    threads: str | None = field(default=None, metadata={"help": "comma-separated intra-op thread counts each training variant is timed "
+                                "with, e.g. 1,2 (default: torch's current setting)"})
+    rounds: int = field(default=1, metadata={"help": "interleaved rounds: each round times every (variant, threads) pair once, so drift "
+                        "of a noisy machine hits all of them alike; the report gives the median s/step"})
+    max_train_examples: int | None = field(default=None, metadata={"help": "featurize only this many training examples (random, seeded); "
+                                           "enough for (warm-up + timed steps) x batch, default: all"})
+    count_flops: bool = field(default=True, metadata={"help": "count the FLOP of a training step (forward + backward, "
+                              "torch.utils.flop_counter) and compare the achieved rate with this device's measured matmul throughput"})
+    generation: bool = field(default=True, metadata={"help": "also time generation (false: training only)"})
     seed: int = field(default=42, metadata={"help": "random seed"})
     output_dir: str = field(default="hub_cards/results/speed", metadata={"help": "where the JSON and Markdown go"})
     name: str | None = field(default=None, metadata={"help": "file name stem (default: <model_type>_<device>)"})
 
 
-def _recipe_config(model_type: str) -> str | None:
+def _recipe(model_type: str) -> dict:
     recipe = RECIPES_DIR / f"{model_type}.yaml"
-    if not recipe.is_file():
-        return None
-    config = (yaml.safe_load(recipe.read_text()) or {}).get("model_config")
+    return (yaml.safe_load(recipe.read_text()) or {}) if recipe.is_file() else {}
+
+
+def _recipe_config(model_type: str) -> str | None:
+    config = _recipe(model_type).get("model_config")
     return json.dumps(config) if config else None
 
 
@@ -113,25 +125,70 @@ def autocast(precision: str, device: torch.device):
     return torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
 
 
-def measure_training(model, featurizer, train_features, args: BenchmarkArguments, variant: str = "fp32") -> dict:
-    """Steady-state optimizer steps of the model's own loss with AdamW, batches drawn in random order, under
-    ``variant`` (a precision, optionally ``+compile``); the warm-up steps absorb compilation."""
-    device = model.device
+def _parse_variant(variant: str) -> tuple[str, list[str]]:
     precision, *flags = variant.split("+")
-    if not set(flags) <= {"compile", "grouped"}:
+    if precision not in AUTOCAST_DTYPES or not set(flags) <= {"compile", "grouped"}:
         raise ValueError(f"unknown training variant {variant!r}: a precision ({sorted(AUTOCAST_DTYPES)}) with optional +compile, +grouped")
-    model.train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    forward = torch.compile(model) if "compile" in flags else model
-    scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
+    return precision, flags
+
+
+def training_batches(train_features, args: BenchmarkArguments, grouped: bool) -> list[list[int]]:
+    """The example indices of each (warm-up, then timed) step: random order, or the Trainer's group_by_length order."""
     generator = torch.Generator().manual_seed(args.seed)
     total = args.train_warmup_steps + args.train_steps
-    if "grouped" in flags:  # the Trainer's train_sampling_strategy=group_by_length order
+    if grouped:
         lengths = [len(f["input_ids"]) for f in train_features]
         order = get_length_grouped_indices(lengths, args.train_batch_size, generator=generator)[: total * args.train_batch_size]
     else:
         order = torch.randperm(len(train_features), generator=generator)[: total * args.train_batch_size].tolist()
-    batches = [order[i : i + args.train_batch_size] for i in range(0, len(order), args.train_batch_size)]
+    if len(order) < total * args.train_batch_size:
+        raise ValueError(f"{len(train_features)} training examples are fewer than (train_warmup_steps + train_steps) x train_batch_size "
+                         f"= {total * args.train_batch_size}: raise --max_train_examples or lower the steps")  # fmt: skip
+    return [order[i : i + args.train_batch_size] for i in range(0, len(order), args.train_batch_size)]
+
+
+def count_training_flops(model, featurizer, train_features, args: BenchmarkArguments, steps: int = 10) -> float:
+    """Mean FLOP of forward + backward over the first ``steps`` timed batches (matmuls, attention and
+    convolutions as torch.utils.flop_counter counts them; element-wise work and the optimizer are not counted)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    batches = training_batches(train_features, args, grouped=False)[args.train_warmup_steps :][:steps]
+    model.train()
+    total = 0
+    for index in batches:
+        batch = {k: v.to(model.device) for k, v in featurizer.pad([train_features[i] for i in index]).items()}
+        with FlopCounterMode(display=False) as counter:
+            model(**batch).loss.backward()
+        total += counter.get_total_flops()
+        model.zero_grad(set_to_none=True)
+    model.eval()
+    return total / len(batches)
+
+
+def matmul_throughput(device: torch.device, size: int = 2048, repeats: int = 10) -> float:
+    """This device's fp32 matmul rate (FLOP/s) on ``size``-square matrices at the current thread setting."""
+    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
+    a @ b  # warm-up
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return 2 * size**3 * repeats / (time.perf_counter() - start)
+
+
+def measure_training(model, featurizer, train_features, args: BenchmarkArguments, variant: str = "fp32") -> dict:
+    """Steady-state optimizer steps of the model's own loss with AdamW, batches drawn in random order, under
+    ``variant`` (a precision, optionally ``+compile``); the warm-up steps absorb compilation."""
+    device = model.device
+    precision, flags = _parse_variant(variant)
+    model.train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    forward = torch.compile(model) if "compile" in flags else model
+    scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
+    batches = training_batches(train_features, args, grouped="grouped" in flags)
     examples = tokens = 0
     start = None
     for step, index in enumerate(batches):
@@ -158,11 +215,55 @@ def measure_training(model, featurizer, train_features, args: BenchmarkArguments
         "final_loss": round(loss.item(), 4),
         "batch_size": args.train_batch_size,
         "timed_steps": args.train_steps,
+        "threads": torch.get_num_threads(),
+        "s_per_step": round(seconds / args.train_steps, 4),
         "examples_per_s": round(examples / seconds, 2),
         "target_tokens_per_s": round(tokens / seconds, 1),
         "epoch_wall_clock_s": round(len(train_features) / (examples / seconds), 1),
         "train_examples": len(train_features),
     }
+
+
+def measure_training_variants(model, featurizer, train_features, args: BenchmarkArguments) -> tuple[dict, dict]:
+    """Every (variant, threads) pair from the same initial weights, interleaved over ``args.rounds`` rounds;
+    returns the first pair's summary and all pairs' (median s/step over the rounds, each round's s/step, and the
+    FLOP rate against the measured matmul rate at that thread count)."""
+    device = model.device
+    default_threads = torch.get_num_threads()
+    thread_counts = [int(t) for t in args.threads.split(",")] if args.threads else [default_threads]
+    names = [v if len(thread_counts) == 1 and not args.threads else f"{v}@{t}t" for t in thread_counts for v in args.train_variants.split(",")]
+    initial = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    flops = count_training_flops(model, featurizer, train_features, args) if args.count_flops else None
+    model.load_state_dict(initial)
+    runs: dict[str, list[dict]] = {name: [] for name in names}
+    matmul: dict[int, list[float]] = {t: [] for t in thread_counts}
+    for round_ in range(args.rounds):
+        for threads in thread_counts:
+            torch.set_num_threads(threads)
+            if flops is not None:
+                matmul[threads].append(matmul_throughput(device))
+            for variant in args.train_variants.split(","):
+                name = variant if len(thread_counts) == 1 and not args.threads else f"{variant}@{threads}t"
+                model.load_state_dict(initial)
+                if device.type == "cuda":
+                    torch.cuda.reset_peak_memory_stats(device)
+                result = measure_training(model, featurizer, train_features, args, variant)
+                result["peak_memory_mb"] = round(_peak_memory_mb(device), 1)
+                runs[name].append(result)
+                logger.info("round %d/%d %s: %.4f s/step", round_ + 1, args.rounds, name, result["s_per_step"])
+    torch.set_num_threads(default_threads)
+    model.load_state_dict(initial)
+    summary = {}
+    for name, results in runs.items():
+        median = sorted(results, key=lambda r: r["s_per_step"])[len(results) // 2]  # the median round's figures
+        entry = {**median, "rounds_s_per_step": [r["s_per_step"] for r in results]}
+        if flops is not None:
+            rate = sorted(matmul[entry["threads"]])[len(matmul[entry["threads"]]) // 2]
+            achieved = flops / entry["s_per_step"]
+            entry.update(flop_per_step=round(flops), achieved_gflops=round(achieved / 1e9, 2),
+                         matmul_gflops=round(rate / 1e9, 2), fraction_of_matmul_peak=round(achieved / rate, 3))  # fmt: skip
+        summary[name] = entry
+    return summary[names[0]], summary
 
 
 def measure_generation(model, featurizer, dialogues, args: BenchmarkArguments) -> dict:
@@ -226,7 +327,10 @@ def main(argv: list[str] | None = None) -> dict:
         model.to(device).eval()
     model_type = model.config.model_type
     report["model_type"] = model_type
+    if args.train_batch_size is None:
+        args.train_batch_size = int(_recipe(model_type).get("per_device_train_batch_size", 16))
     report["parameters_m"] = round(sum(p.numel() for p in model.parameters()) / 1e6, 2)
+    report["output_layer"] = list(model.get_output_embeddings().weight.shape)  # [vocabulary, hidden]: the FLOP-dominant matmul
 
     train = data["train"]
     if isinstance(featurizer, KempFeaturizer):
@@ -237,23 +341,17 @@ def main(argv: list[str] | None = None) -> dict:
             "what": f"KEMP concepts ({featurizer.retriever.source})", "examples": len(train),
             "wall_clock_s": round(seconds, 2), "examples_per_s": round(len(train) / seconds, 1), "processes": 1,
         }  # fmt: skip
+    if args.max_train_examples and args.max_train_examples < len(train):
+        train = train.shuffle(seed=args.seed).select(range(args.max_train_examples))
     train_features = train.map(featurizer, batched=True, remove_columns=train.column_names, desc="featurizing train").to_list()
-    initial = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    variants = {}
-    for variant in args.train_variants.split(","):  # each from the same initial weights
-        model.load_state_dict(initial)
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(device)
-        variants[variant] = measure_training(model, featurizer, train_features, args, variant)
-        variants[variant]["peak_memory_mb"] = round(_peak_memory_mb(device), 1)
-    model.load_state_dict(initial)
-    report["training"] = next(iter(variants.values()))
+    report["training"], variants = measure_training_variants(model, featurizer, train_features, args)
     if len(variants) > 1:
         report["training_variants"] = variants
 
-    split = data[args.split]
-    dialogues = list(split["context"])[: args.max_examples] if args.max_examples else list(split["context"])
-    report["generation"] = measure_generation(model, featurizer, dialogues, args)
+    if args.generation:
+        split = data[args.split]
+        dialogues = list(split["context"])[: args.max_examples] if args.max_examples else list(split["context"])
+        report["generation"] = measure_generation(model, featurizer, dialogues, args)
 
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -265,12 +363,12 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def markdown_report(report: dict) -> str:
-    t, g = report["training"], report["generation"]
+    t, g = report["training"], report.get("generation", {})
+    scope = f"Split `{report['split']}` ({report['split_style']}), {g['contexts']} contexts, {g['max_new_tokens']} new tokens; " if g else "Training only; "
     lines = [
         f"# Speed: {report['model']} on {report['device']}",
         "",
-        f"Split `{report['split']}` ({report['split_style']}), {g['contexts']} contexts, {g['max_new_tokens']} new tokens; "
-        f"{report['parameters_m']} M parameters.",
+        f"{scope}{report['parameters_m']} M parameters.",
         "",
         "| measurement | value |",
         "|---|---|",
@@ -281,6 +379,13 @@ def markdown_report(report: dict) -> str:
     ]
     for variant, v in list(report.get("training_variants", {}).items())[1:]:
         lines.append(f"| training examples/s, {variant} (× {t['variant']}) | {v['examples_per_s']} ({v['examples_per_s'] / t['examples_per_s']:.2f}×) |")
+    variant_table = []
+    if "training_variants" in report and "s_per_step" in t:
+        variant_table += ["", "| training set-up | s/step (median) | rounds | GFLOP/step | achieved GFLOP/s | matmul GFLOP/s | fraction of matmul rate |",
+                  "|---|---|---|---|---|---|---|"]  # fmt: skip
+        for name, v in report["training_variants"].items():
+            flop = f"{v['flop_per_step'] / 1e9:.2f} | {v['achieved_gflops']} | {v['matmul_gflops']} | {v['fraction_of_matmul_peak']}" if "flop_per_step" in v else "– | – | – | –"
+            variant_table.append(f"| {name} | {v['s_per_step']} | {', '.join(map(str, v['rounds_s_per_step']))} | {flop} |")
     for key, value in g.items():
         if key.startswith("batched_beam1_"):
             lines.append(f"| generation, batched greedy, {key.removeprefix('batched_beam1_')} autocast: wall-clock (s) / responses/s "
@@ -297,6 +402,7 @@ def markdown_report(report: dict) -> str:
     if "knowledge_annotation" in report:
         k = report["knowledge_annotation"]
         lines.append(f"| {k['what']}: {k['examples']} examples (s, examples/s) | {k['wall_clock_s']}, {k['examples_per_s']} |")
+    lines += variant_table
     lines += ["", f"- command: `{report['command']}`", f"- commit: `{report['commit']}`", ""]
     return "\n".join(lines)
 
