@@ -387,6 +387,29 @@ def cmd_publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_curves(args: argparse.Namespace) -> int:
+    from .evaluation.curves import compare_learning_curves, comparison_markdown, learning_curve_svg
+
+    sources = {}
+    for item in args.runs:
+        label, sep, path = item.partition("=")
+        if not sep:
+            raise ValueError(f"{item!r}: give each run as LABEL=PATH (a training output folder or a results JSON)")
+        sources[label] = path
+    comparison = compare_learning_curves(sources, metric=args.metric)
+    if args.note:
+        comparison["note"] = args.note
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(comparison, indent=2) + "\n")
+    out.with_suffix(".md").write_text(comparison_markdown(comparison, args.title or out.name))
+    curves = {label: v["learning_curve"] for label, v in comparison["variants"].items()}
+    out.with_suffix(".svg").write_text(learning_curve_svg(curves, metric=args.metric))
+    for suffix in (".json", ".md", ".svg"):
+        print(f"wrote {out.with_suffix(suffix)}")
+    return 0
+
+
 def cmd_push(args: argparse.Namespace) -> int:
     from .hub import push_checkpoint
 
@@ -576,6 +599,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--note", help="a note recorded in the results (schedule, hardware, what differs from the paper)")
     p.add_argument("--command-line", help="the exact training command, when the run recorded another")
     p.set_defaults(func=cmd_publish)
+
+    p = sub.add_parser("curves", help="compare the learning curves of several runs (an ablation at the same budget)", description=(
+        "Read each LABEL=PATH (a training output folder, or a results JSON written by publish) and write OUTPUT.json "
+        "(each variant's curve, command, commit and lowest validation PPL; the PPL of every variant at each step all "
+        "evaluated), OUTPUT.md (the table) and OUTPUT.svg (the curves)."))  # fmt: skip
+    p.add_argument("runs", nargs="+", metavar="LABEL=PATH", help="a label and a run folder or results JSON")
+    p.add_argument("--output", required=True, help="output path without suffix (.json, .md and .svg are written)")
+    p.add_argument("--metric", default="eval_ppl", help="the logged validation metric to compare (default eval_ppl)")
+    p.add_argument("--title", help="heading of the Markdown table")
+    p.add_argument("--note", help="a note recorded in the JSON (what the variants are, the budget)")
+    p.set_defaults(func=cmd_curves)
 
     p = sub.add_parser("push", help="upload a checkpoint folder (with its card) to the Hugging Face Hub")
     p.add_argument("checkpoint", help="checkpoint folder")

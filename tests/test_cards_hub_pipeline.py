@@ -319,3 +319,34 @@ def test_pipeline_without_an_emotion_head_returns_no_emotion(word_tokenizer, tmp
     word_tokenizer.save_pretrained(tmp_path)
     result = pipeline("empathetic-response", model=str(tmp_path), device="cpu")(DIALOGUES[0])
     assert result["emotion"] is None and result["emotion_score"] is None and isinstance(result["response"], str)
+
+
+def _fake_run(folder: Path, ppls: dict[int, float], embedding_init: str) -> Path:
+    """A training output folder as the Trainer leaves it: trainer_state.json and run_info.json."""
+    folder.mkdir(parents=True)
+    history = [{"step": s, "loss": 5.0} for s in ppls] + [{"step": s, "eval_ppl": v} for s, v in ppls.items()]
+    best = min(ppls, key=ppls.get)
+    (folder / "trainer_state.json").write_text(json.dumps({"log_history": history, "best_global_step": best, "best_metric": ppls[best]}))
+    (folder / "run_info.json").write_text(json.dumps({"command": f"train --embeddings {embedding_init}", "commit": "abc1234",
+                                                      "embedding_init": embedding_init, "selection_metric": "eval_ppl"}))  # fmt: skip
+    return folder
+
+
+def test_curves_compares_runs_at_the_steps_all_evaluated(tmp_path):
+    from empathetic_models.cli import main
+
+    glove = _fake_run(tmp_path / "glove", {2000: 80.0, 4000: 55.0, 6000: 51.0, 8000: 48.0, 10000: 44.0}, "glove")
+    random = _fake_run(tmp_path / "random", {2000: 90.0, 4000: 60.0, 6000: 50.0, 8000: 49.5}, "random")
+    out = tmp_path / "ablation" / "embeddings"
+    assert main(["curves", f"glove={glove}", f"random={random}", "--output", str(out), "--note", "8k budget"]) == 0
+    comparison = json.loads(out.with_suffix(".json").read_text())
+    assert comparison["budget_steps"] == 8000  # glove's 10,000 is outside the shared budget
+    assert [row["step"] for row in comparison["by_step"]] == [2000, 4000, 6000, 8000]
+    assert comparison["lowest_eval_ppl_within_budget"] == {"glove": 48.0, "random": 49.5}
+    assert comparison["best_within_budget"] == "glove"
+    assert comparison["variants"]["glove"]["lowest_eval_ppl"] == 44.0 and comparison["variants"]["glove"]["lowest_eval_ppl_step"] == 10000
+    assert comparison["variants"]["random"]["commit"] == "abc1234" and comparison["note"] == "8k budget"
+    table = out.with_suffix(".md").read_text()
+    assert "| 6000 | 51.00 | **50.00** |" not in table and "| 8000 | **48.00** | **49.50** |" in table
+    assert out.with_suffix(".svg").read_text().count("<polyline") == 2
+    assert main(["curves", str(glove), "--output", str(out)]) == 2  # no LABEL= : a clear error, not a traceback

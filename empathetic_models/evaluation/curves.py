@@ -91,3 +91,62 @@ def learning_curve_svg(curves: Mapping[str, Sequence[Mapping]], metric: str = "e
         parts.append(f'<text x="{left + 8}" y="{top - 14 + 13 * k}" fill="{colour}">{html.escape(label)}; last {last[1]:.2f}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+def _curve_source(path: Path) -> dict:
+    """Learning curve and provenance of a training output folder or of a published results JSON."""
+    if path.is_dir():
+        state = read_trainer_state(path)
+        info_path = path / "run_info.json"
+        info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+        record = {"learning_curve": learning_curve(state.get("log_history", [])), "best_eval_step": state.get("best_global_step"),
+                  "best_eval_metric": state.get("best_metric"), "selection_metric": info.get("selection_metric")}  # fmt: skip
+    elif path.is_file():
+        info = json.loads(path.read_text())
+        if "learning_curve" not in info:
+            raise ValueError(f"{path}: a results JSON without 'learning_curve' (publish the run with `empathetic-models publish`)")
+        record = {k: info.get(k) for k in ("learning_curve", "best_eval_step", "best_eval_metric", "selection_metric")}
+    else:
+        raise FileNotFoundError(f"{path}: neither a training output folder nor a results JSON")
+    record.update({k: info.get(k) for k in ("command", "commit", "hardware", "embedding_init", "model_type") if info.get(k)})
+    return record
+
+
+def compare_learning_curves(sources: Mapping[str, str | Path], metric: str = "eval_ppl") -> dict:
+    """Side-by-side learning curves of labelled runs (training output folders or published results JSON), for
+    ablations at the same budget: each variant's curve, lowest ``metric`` and its step, and ``by_step``, the
+    ``metric`` of every variant at each step all of them evaluated (the same budget for each)."""
+    variants = {}
+    for label, source in sources.items():
+        record = {"source": str(source), **_curve_source(Path(source))}
+        scored = [p for p in record["learning_curve"] if p.get(metric) is not None]
+        if not scored:
+            raise ValueError(f"{source}: no {metric} in its learning curve")
+        best = min(scored, key=lambda p: p[metric])
+        record.update({f"lowest_{metric}": best[metric], f"lowest_{metric}_step": best["step"]})
+        variants[label] = record
+    shared = set.intersection(*({p["step"] for p in v["learning_curve"] if p.get(metric) is not None} for v in variants.values()))
+    by_step = [{"step": step, **{label: next(p[metric] for p in v["learning_curve"] if p["step"] == step)
+                                 for label, v in variants.items()}} for step in sorted(shared)]  # fmt: skip
+    best_at_budget = {label: min(row[label] for row in by_step) for label in variants} if by_step else {}
+    return {"metric": metric, "budget_steps": max(shared) if shared else None, "variants": variants, "by_step": by_step,
+            f"lowest_{metric}_within_budget": best_at_budget,
+            "best_within_budget": min(best_at_budget, key=best_at_budget.get) if best_at_budget else None}  # fmt: skip
+
+
+def comparison_markdown(comparison: Mapping, title: str) -> str:
+    """A table of ``metric`` per shared step (one column per variant) and each variant's provenance."""
+    metric, labels = comparison["metric"], list(comparison["variants"])
+    lines = [f"# {title}", "", f"{metric} per evaluation, at the steps every variant evaluated "
+             f"(budget {comparison['budget_steps']} steps); lowest within the budget in bold.", "",
+             "| step | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]  # fmt: skip
+    lowest = comparison[f"lowest_{metric}_within_budget"]
+    for row in comparison["by_step"]:
+        cells = [f"**{row[k]:.2f}**" if row[k] == lowest[k] else f"{row[k]:.2f}" for k in labels]
+        lines.append(f"| {row['step']} | " + " | ".join(cells) + " |")
+    lines += ["", f"Best within the budget: **{comparison['best_within_budget']}**.", "", "| variant | embedding init | "
+              f"lowest {metric} (any step) | commit | command |", "|---|---|---|---|---|"]  # fmt: skip
+    for label, v in comparison["variants"].items():
+        lines.append(f"| {label} | {v.get('embedding_init', '')} | {v[f'lowest_{metric}']:.2f} @ {v[f'lowest_{metric}_step']} | "
+                     f"{(v.get('commit') or '')[:7]} | `{v.get('command', '')}` |")  # fmt: skip
+    return "\n".join(lines) + "\n"
