@@ -3,8 +3,9 @@
     python -m training.benchmark --model kemp --data_source DIR --conceptnet CN --vad_lexicon VAD
     empathetic-models benchmark --model checkpoints/kemp_cpu --data_source DIR
 
-``--model`` is a ``model_type`` (a fresh model with its recipe's sizes and a vocabulary built on train) or a
-checkpoint folder. Writes ``<output_dir>/<name>.json`` and ``.md`` with the device, command, commit and split:
+``--model`` is a ``model_type`` (a fresh model with its recipe's sizes and a vocabulary built on train, built from
+the training script's model arguments: ``--conceptnet``, ``--vad_lexicon``, ``--atomic``, ``--warm_start_encoder``,
+…) or a checkpoint folder. Writes ``<output_dir>/<name>.json`` and ``.md`` with the device, command, commit and split:
 - training: examples/s and target tokens/s over steady-state optimizer steps (after warm-up steps), the
   implied wall-clock of one epoch over the training split, peak memory;
 - generation over the split's contexts (30 new tokens): batched with the key/value cache, greedy and beam
@@ -49,8 +50,6 @@ class BenchmarkArguments:
     data_source: str = field(default="sample", metadata={"help": "'sample', a folder with the ED CSVs, the tarball or its URL"})
     split_style: str = field(default="paper", metadata={"help": "'paper' or 'full'"})
     split: str = field(default="test", metadata={"help": "the split whose contexts are generated for"})
-    conceptnet: str | None = field(default=None, metadata={"help": "KEMP from scratch: ConceptNet dump"})
-    vad_lexicon: str | None = field(default=None, metadata={"help": "KEMP from scratch: NRC-VAD-Lexicon.txt"})
     train_batch_size: int | None = field(default=None, metadata={"help": "examples per optimizer step (default: the recipe's "
                                          "per_device_train_batch_size, else 16)"})
     train_steps: int = field(default=30, metadata={"help": "timed optimizer steps"})
@@ -306,7 +305,9 @@ def measure_generation(model, featurizer, dialogues, args: BenchmarkArguments) -
 
 
 def main(argv: list[str] | None = None) -> dict:
-    (args,) = HfArgumentParser(BenchmarkArguments, description=__doc__).parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
+    # a fresh model takes the training script's model arguments (--conceptnet, --vad_lexicon, --atomic, --warm_start_encoder, …)
+    args, model_args = HfArgumentParser((BenchmarkArguments, ModelArguments), description=__doc__).parse_args_into_dataclasses(
+        args=sys.argv[1:] if argv is None else argv)
     run_provenance = provenance("python -m training.benchmark" if argv is None else None)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     set_seed(args.seed)
@@ -318,7 +319,8 @@ def main(argv: list[str] | None = None) -> dict:
         model, _, featurizer = load_checkpoint(args.model, str(device))
         report["model"] = args.model
     else:
-        model_args = ModelArguments(model_type=args.model, model_config=_recipe_config(args.model), conceptnet=args.conceptnet, vad_lexicon=args.vad_lexicon)
+        model_args.model_type = args.model
+        model_args.model_config = model_args.model_config or _recipe_config(args.model)
         tokenizer = build_tokenizer(model_args, data["train"])
         start = time.perf_counter()
         model = build_model(model_args, tokenizer)
