@@ -16,7 +16,7 @@ except ImportError:  # huggingface_hub 1.x
 
 REQUIRED_FILES = ("config.json", "model.safetensors", "generation_config.json", "tokenizer.json", "tokenizer_config.json")
 # training leftovers that do not belong in a published model repository
-IGNORE_PATTERNS = ["checkpoint-*", "checkpoint-*/**", "training_args.bin", "*.pt", "*.pth", "runs/**"]
+IGNORE_PATTERNS = ["checkpoint-*", "checkpoint-*/**", ".staging/**", "training_args.bin", "*.pt", "*.pth", "runs/**"]
 
 
 def missing_files(checkpoint_dir: str | Path) -> list[str]:

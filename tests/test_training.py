@@ -229,3 +229,76 @@ def test_selection_skips_evaluations_before_the_burn_in(tmp_path):
     evals = [h for h in _log_history(out) if "eval_ppl" in h]
     assert [h["step"] for h in evals] == [6, 12]
     assert info["best_eval_step"] == 12 and info["best_eval_metric"] == pytest.approx(evals[1]["eval_ppl"])
+
+
+SAVE_FLAGS = ["--save_strategy", "steps", "--save_steps", "3", "--eval_strategy", "no", "--load_best_model_at_end", "false",
+              "--evaluate_test", "false", "--logging_steps", "1"]  # fmt: skip
+
+
+def _folder_hashes(folder: Path) -> dict[str, str]:
+    import hashlib
+
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_save_cut_by_a_full_disk_leaves_no_partial_checkpoint_and_the_run_resumes(tmp_path, monkeypatch, caplog):
+    from training.trainer import missing_checkpoint_files, whole_run_train_loss
+
+    out = tmp_path / "run"
+    real_save = torch.save
+
+    def full_disk(obj, f, *args, **kwargs):  # the disk fills while checkpoint-6 writes its optimizer state
+        if "checkpoint-6" in str(f) and str(f).endswith("optimizer.pt"):
+            raise OSError(28, "No space left on device")
+        return real_save(obj, f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        _train(out, "--max_steps", "9", *SAVE_FLAGS)
+    monkeypatch.setattr(torch, "save", real_save)
+    assert not (out / "checkpoint-6").exists()  # absent, not partial
+    assert missing_checkpoint_files(out / "checkpoint-3") == []
+    before = _folder_hashes(out / "checkpoint-3")
+    clock = json.loads((out / "checkpoint-3" / "trainer_state.json").read_text())["stateful_callbacks"]["EvalClockCallback"]
+    seconds_before = clock["attributes"]["elapsed_before"]
+
+    # a partial folder left by a save that was not staged (older code): skipped with a warning naming it
+    (out / "checkpoint-7").mkdir()
+    (out / "checkpoint-7" / "config.json").write_text("{}")
+    with caplog.at_level(logging.INFO):
+        info = _train(out, "--max_steps", "6", *SAVE_FLAGS)
+    assert "skipping incomplete checkpoint" in caplog.text and "checkpoint-7" in caplog.text
+    assert "resuming from" in caplog.text and str(out / "checkpoint-3") in caplog.text
+    assert _folder_hashes(out / "checkpoint-3") == before  # the checkpoint it resumed from is untouched
+    assert info["global_step"] == 6 and info["resumed_from"] == {"checkpoint": str(out / "checkpoint-3"), "step": 3}
+    assert missing_checkpoint_files(out / "checkpoint-6") == [] and not any((out / ".staging").iterdir())
+    history = _log_history(out)
+    assert [h["step"] for h in history if "loss" in h] == [1, 2, 3, 4, 5, 6]
+    assert info["train_loss"] == pytest.approx(sum(h["loss"] for h in history if "loss" in h) / 6)  # the whole run's steps
+    assert 0 < seconds_before < info["train_wall_clock_s"]  # the time spent before the resume is counted
+    assert info["train_wall_clock_this_process_s"] > 0
+
+
+def test_a_run_killed_with_sigkill_leaves_only_complete_checkpoints_and_resumes(tmp_path):
+    import signal
+    import time
+
+    from training.trainer import missing_checkpoint_files
+
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "training.train", "sample", "--output_dir", str(out), *TINY, "--max_steps", "400",
+               *SAVE_FLAGS, "--save_steps", "2", "--save_total_limit", "3", "--use_cpu", "true"]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list(out.glob("checkpoint-*"))) < 2:
+        time.sleep(0.05)
+    time.sleep(0.3)  # somewhere inside the next steps or saves
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+    checkpoints = sorted(out.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    assert len(checkpoints) >= 2, "the run was killed before it saved twice"
+    assert all(missing_checkpoint_files(c) == [] for c in checkpoints)
+    last = int(checkpoints[-1].name.split("-")[1])
+    info = _train(out, "--max_steps", str(last + 2), *SAVE_FLAGS, "--save_steps", "2")
+    assert info["resumed_from"]["step"] == last and info["global_step"] == last + 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from transformers import TrainerCallback
+from transformers.trainer_callback import ExportableState
 
 
 class PretrainingPhaseCallback(TrainerCallback):
@@ -29,21 +30,41 @@ class PretrainingPhaseCallback(TrainerCallback):
             control.should_evaluate = False
 
 
-class EvalClockCallback(TrainerCallback):
-    """Records the training wall-clock (seconds since training began) at each evaluation, so a run can report
-    how long it took to reach its best validation loss (``state.best_global_step``)."""
+class EvalClockCallback(TrainerCallback, ExportableState):
+    """The training wall-clock over the whole run, resumes included: seconds of training at each evaluation (so a
+    run reports how long it took to reach its best validation PPL, ``state.best_global_step``) and in all. Its
+    state is saved in every checkpoint's ``trainer_state.json`` and read back when a run resumes from it."""
 
     def __init__(self):
-        self.start, self.elapsed_at_step = None, {}
+        self.start, self.end, self.elapsed_before, self.elapsed_at_step = None, None, 0.0, {}
 
     def on_train_begin(self, args, state, control, **kwargs):
-        self.start = time.perf_counter()
+        saved = (state.stateful_callbacks or {}).get(type(self).__name__)
+        if saved:  # resumed: the time already spent before this process
+            self.elapsed_before = float(saved["attributes"]["elapsed_before"])
+            self.elapsed_at_step = {int(k): v for k, v in saved["attributes"]["elapsed_at_step"].items()}
+        state.stateful_callbacks.setdefault(type(self).__name__, self.state())  # a checkpoint written by older code lacks it
+        self.start, self.end = time.perf_counter(), None
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self.end = time.perf_counter()
+
+    def elapsed(self) -> float:
+        """Training seconds so far (until training ended), over the whole run."""
+        if self.start is None:
+            return self.elapsed_before
+        return self.elapsed_before + ((self.end or time.perf_counter()) - self.start)
 
     def on_evaluate(self, args, state, control, **kwargs):
-        self.elapsed_at_step[state.global_step] = round(time.perf_counter() - self.start, 2)
+        self.elapsed_at_step[state.global_step] = round(self.elapsed(), 2)
+
+    def state(self) -> dict:
+        return {"args": {}, "attributes": {"elapsed_before": round(self.elapsed(), 2),
+                                           "elapsed_at_step": {str(k): v for k, v in self.elapsed_at_step.items()}}}  # fmt: skip
 
     def summary(self, state) -> dict:
-        """``best_eval_step``, ``best_eval_metric`` (the best model's metric) and ``wall_clock_to_best_eval_s``."""
+        """``best_eval_step``, ``best_eval_metric`` (the best model's metric), ``wall_clock_to_best_eval_s`` and
+        ``train_wall_clock_s`` (the whole run)."""
         step = state.best_global_step
-        return {"best_eval_step": step, "best_eval_metric": state.best_metric,
-                "wall_clock_to_best_eval_s": self.elapsed_at_step.get(step)}  # fmt: skip
+        return {"best_eval_step": step, "best_eval_metric": state.best_metric, "wall_clock_to_best_eval_s": self.elapsed_at_step.get(step),
+                "train_wall_clock_s": round(self.elapsed(), 2)}  # fmt: skip

@@ -31,7 +31,6 @@ from transformers import (
     Seq2SeqTrainingArguments,
     set_seed,
 )
-from transformers.trainer_utils import get_last_checkpoint
 
 import empathetic_models
 from empathetic_models.backbones import warm_started_encoder_decoder
@@ -69,7 +68,7 @@ from empathetic_models.subword_featurization import NecFeaturizer
 from empathetic_models.tokenization import build_word_tokenizer, vocabulary_texts
 from training.callbacks import EvalClockCallback, PretrainingPhaseCallback
 from training.collators import EmpatheticDataCollator
-from training.trainer import EmpatheticTrainer
+from training.trainer import EmpatheticTrainer, checkpoint_step, last_complete_checkpoint, whole_run_train_loss
 
 logger = logging.getLogger("training.train")
 RECIPES_DIR = Path(__file__).parent / "recipes"
@@ -250,9 +249,10 @@ def run(argv: list[str] | None = None) -> dict:
 
     last_checkpoint = None
     if output_dir.is_dir() and not eval_args.overwrite_output_dir:
-        last_checkpoint = training_args.resume_from_checkpoint or get_last_checkpoint(str(output_dir))
+        last_checkpoint = training_args.resume_from_checkpoint or last_complete_checkpoint(output_dir)
         if last_checkpoint:
             logger.info("resuming from %s", last_checkpoint)
+    resumed_from = {"checkpoint": str(last_checkpoint), "step": checkpoint_step(last_checkpoint)} if last_checkpoint else None
 
     raw = load_empathetic_dialogues(data_args.data_source, split_style=data_args.split_style)
     if data_args.max_train_samples:
@@ -335,10 +335,11 @@ def run(argv: list[str] | None = None) -> dict:
         "data_source": data_args.data_source,
         "split_style": data_args.split_style,
         "train_examples": len(features["train"]),
-        "train_wall_clock_s": round(train_seconds, 2),
+        "resumed_from": resumed_from,
         "global_step": train_result.global_step,
-        "train_loss": train_result.training_loss,
-        **clock.summary(trainer.state),
+        "train_loss": whole_run_train_loss(trainer.state.log_history, train_result.training_loss),
+        **clock.summary(trainer.state),  # train_wall_clock_s: the whole run, resumes included
+        "train_wall_clock_this_process_s": round(train_seconds, 2),
         "selection_metric": training_args.metric_for_best_model if training_args.load_best_model_at_end else None,
         "embedding_init": model_args.embeddings or ("from " + model_args.model_name_or_path if model_args.model_name_or_path else "random"),
     }

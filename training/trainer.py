@@ -9,25 +9,80 @@ outside training, and it holds no auxiliary term), the figure the official codes
 ``selection_burn_in_steps`` are logged but neither select the best model nor count towards early stopping
 (KEMP's and CASE's official loops skip selection before step 13,000). Every save (checkpoints and the final model) also
 writes what the featurizer needs beside the tokenizer (KEMP's retrieval table), so each saved folder is a
-complete model. ``train_from_last_checkpoint`` is the resume-time-save step the auxiliary training scripts share.
+complete model. Checkpoints are crash-safe: each is written under ``<output_dir>/.staging/`` and renamed into place
+once complete, so a ``checkpoint-N`` on disk is whole; resuming takes the newest complete one
+(:func:`last_complete_checkpoint`) and warns about any other it skips. ``train_from_last_checkpoint`` is the
+resume-time-save step the auxiliary training scripts share.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import os
+import re
+import shutil
 import time
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
 from transformers import Seq2SeqTrainer, Trainer
-from transformers.trainer_utils import get_last_checkpoint
+from transformers.trainer import TRAINER_STATE_NAME
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+logger = logging.getLogger(__name__)
+
+STAGING_DIR = ".staging"  # checkpoints are written here, then renamed into the output folder
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+_CHECKPOINT = re.compile(rf"^{PREFIX_CHECKPOINT_DIR}-(\d+)$")
+
+
+def checkpoint_step(checkpoint: str | Path) -> int | None:
+    """N of a ``checkpoint-N`` folder (None for another folder)."""
+    match = _CHECKPOINT.match(Path(checkpoint).name)
+    return int(match.group(1)) if match else None
+
+
+def missing_checkpoint_files(checkpoint: str | Path) -> list[str]:
+    """What a resumable checkpoint needs and ``checkpoint`` lacks: config, weights, trainer state."""
+    folder = Path(checkpoint)
+    missing = [name for name in ("config.json", TRAINER_STATE_NAME) if not (folder / name).is_file()]
+    if not any((folder / name).is_file() for name in WEIGHT_FILES):
+        missing.append("model.safetensors")
+    return missing
+
+
+def last_complete_checkpoint(output_dir: str | Path) -> str | None:
+    """The newest complete ``checkpoint-N`` of ``output_dir`` (None if none); each newer incomplete one (written by a
+    save that was cut, e.g. by a full disk, before saves were staged) is skipped with a warning naming it."""
+    folder = Path(output_dir)
+    if not folder.is_dir():
+        return None
+    checkpoints = sorted((p for p in folder.iterdir() if p.is_dir() and checkpoint_step(p) is not None), key=checkpoint_step, reverse=True)
+    for checkpoint in checkpoints:
+        missing = missing_checkpoint_files(checkpoint)
+        if not missing:
+            return str(checkpoint)
+        logger.warning("skipping incomplete checkpoint %s (no %s): resuming from an earlier one; delete it once inspected",
+                       checkpoint, ", ".join(missing))  # fmt: skip
+    return None
+
+
+def whole_run_train_loss(log_history: Sequence[Mapping], fallback: float) -> float:
+    """Mean training loss over every step of the run, resumes included: the logged losses (each a mean over the steps
+    since the previous log) weighted by their steps; ``fallback`` when nothing was logged."""
+    total, previous, steps = 0.0, 0, 0
+    for entry in sorted((h for h in log_history if "loss" in h and "step" in h), key=lambda h: h["step"]):
+        width = entry["step"] - previous
+        total, previous, steps = total + float(entry["loss"]) * width, entry["step"], steps + width
+    return total / steps if steps else fallback
 
 
 def train_from_last_checkpoint(trainer: Trainer) -> float:
-    """Train (resuming from the output folder's last checkpoint, if any), save the model; the training seconds."""
-    output_dir = Path(trainer.args.output_dir)
-    last_checkpoint = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+    """Train (resuming from the output folder's last complete checkpoint, if any), save the model; the training seconds."""
+    last_checkpoint = last_complete_checkpoint(trainer.args.output_dir)
     start = time.perf_counter()
     trainer.train(resume_from_checkpoint=last_checkpoint)
     seconds = time.perf_counter() - start
@@ -83,6 +138,48 @@ class EmpatheticTrainer(Seq2SeqTrainer):
         if self.state.global_step < self.selection_burn_in_steps:  # logged, not a candidate
             return False
         return super()._determine_best_metric(metrics, trial)
+
+    def _get_output_dir(self, trial) -> str:
+        return getattr(self, "_staging_root", None) or super()._get_output_dir(trial)
+
+    def _save_checkpoint(self, model, trial) -> None:
+        """Write ``checkpoint-N`` under ``.staging/`` (Trainer's own save: weights, optimizer, RNG, state), then rename
+        it into the output folder: a save cut by a crash or a full disk leaves no partial ``checkpoint-N``."""
+        run_dir = Path(super()._get_output_dir(trial))
+        name = f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+        staged, final = run_dir / STAGING_DIR / name, run_dir / name
+        if self.args.should_save and staged.exists():  # left by an earlier, interrupted save of this step
+            shutil.rmtree(staged)
+        self._staging_root = str(run_dir / STAGING_DIR)
+        try:
+            super()._save_checkpoint(model, trial)
+        finally:
+            self._staging_root = None
+        self.accelerator.wait_for_everyone()  # every rank's files (RNG states) are in the staged folder
+        if self.args.should_save:
+            best = self.state.best_model_checkpoint
+            if best and Path(best).parent == staged.parent:  # Trainer recorded the staged path
+                self.state.best_model_checkpoint = str(run_dir / Path(best).name)
+            self.state.save_to_json(str(staged / TRAINER_STATE_NAME))
+            if final.exists():  # an earlier save of the same step (a re-run): replaced whole
+                shutil.rmtree(final)
+            os.replace(staged, final)
+            self._rotate_checkpoints(run_dir)
+        self.accelerator.wait_for_everyone()
+
+    def _rotate_checkpoints(self, run_dir: Path) -> None:
+        """Keep the newest ``save_total_limit`` complete checkpoints and the best one; an incomplete folder neither
+        counts nor is deleted (it is left for inspection, and resuming skips it)."""
+        limit = self.args.save_total_limit
+        if not limit or limit <= 0:
+            return
+        complete = sorted((p for p in run_dir.iterdir() if p.is_dir() and checkpoint_step(p) is not None and not missing_checkpoint_files(p)),
+                          key=checkpoint_step)  # fmt: skip
+        best = Path(self.state.best_model_checkpoint) if self.state.best_model_checkpoint else None
+        keep = set(complete[-limit:]) | ({best} if best in complete else set())
+        for checkpoint in complete:
+            if checkpoint not in keep:
+                shutil.rmtree(checkpoint, ignore_errors=True)
 
     def _save(self, output_dir: str | None = None, state_dict=None) -> None:
         super()._save(output_dir, state_dict)
