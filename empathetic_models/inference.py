@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, PreTrainedModel
 
 from . import MODEL_TYPES
+from .checkpoints import check_checkpoint_folder
 from .data import describe_split, validate_dialogue
 from .evaluation import METRIC_VERSION, compute_text_metrics, emotion_accuracy, perplexity
 from .featurization import featurizer_for
@@ -21,7 +22,9 @@ from .generation import generate_with_emotion
 
 
 def load_checkpoint(path: str | Path, device: str | None = None, **featurizer_kwargs):
-    """(model, tokenizer, featurizer) from a checkpoint folder or hub id; clear error for foreign models."""
+    """(model, tokenizer, featurizer) from a checkpoint folder or hub id; a clear error for a foreign model and for a
+    damaged or mismatched folder (:func:`~empathetic_models.checkpoints.check_checkpoint_folder`)."""
+    check_checkpoint_folder(path)
     model = AutoModelForSeq2SeqLM.from_pretrained(path)
     if model.config.model_type not in MODEL_TYPES:
         raise ValueError(
