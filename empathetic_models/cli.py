@@ -129,10 +129,16 @@ def cmd_chat(args: argparse.Namespace) -> int:
         if message == "/reset" or not message:
             history = [] if message == "/reset" else history
             continue
-        history.append(message)
+        if len(history) % 2:  # the model's last reply was empty: the speaker's turn goes on
+            history[-1] = f"{history[-1]} {message}"
+        else:
+            history.append(message)
         (response,), (emotion,) = generate_responses(model, featurizer, [history], progress=False, **_generate_kwargs(args))
-        history.append(response)
-        print(f"bot [{emotion or 'no emotion head'}]> {response}", flush=True)
+        if response:
+            history.append(response)
+            print(f"bot [{emotion or 'no emotion head'}]> {response}", flush=True)
+        else:
+            print(f"bot [{emotion or 'no emotion head'}]> (no reply: the model ended its response at once; say more)", flush=True)
     return 0
 
 

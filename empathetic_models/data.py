@@ -112,7 +112,8 @@ def validate_emotion(label: str | int) -> int:
 def validate_dialogue(context: str | list[str] | tuple[str, ...]) -> list[str]:
     """Check a user-supplied dialogue (one utterance or a list of them, oldest first) and strip it.
 
-    Raises :class:`DataError` for an empty dialogue, non-string items and empty utterances.
+    Raises :class:`DataError` for an empty dialogue, non-string items and empty utterances (numbered from 1, as
+    dialogues and file lines are).
     """
     if isinstance(context, str):
         context = [context]
@@ -123,9 +124,9 @@ def validate_dialogue(context: str | list[str] | tuple[str, ...]) -> list[str]:
     cleaned = []
     for i, utterance in enumerate(context):
         if not isinstance(utterance, str):
-            raise DataError(f"Utterance {i} of the dialogue is a {type(utterance).__name__}, not a string.")
+            raise DataError(f"Utterance {i + 1} of {len(context)} in the dialogue is a {type(utterance).__name__}, not a string.")
         if not utterance.strip():
-            raise DataError(f"Utterance {i} of the dialogue is empty or only white space.")
+            raise DataError(f"Utterance {i + 1} of {len(context)} in the dialogue is empty or only white space.")
         cleaned.append(utterance.strip())
     return cleaned
 

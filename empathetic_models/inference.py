@@ -3,6 +3,7 @@ responses with predicted emotions, score references (per-example NLL for PPL), e
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +21,8 @@ from .evaluation import METRIC_VERSION, compute_text_metrics, emotion_accuracy, 
 from .featurization import featurizer_for
 from .generation import generate_with_emotion
 
+logger = logging.getLogger(__name__)
+
 
 def load_checkpoint(path: str | Path, device: str | None = None, **featurizer_kwargs):
     """(model, tokenizer, featurizer) from a checkpoint folder or hub id; a clear error for a foreign model and for a
@@ -36,6 +39,25 @@ def load_checkpoint(path: str | Path, device: str | None = None, **featurizer_kw
     model.to(device or ("cuda" if torch.cuda.is_available() else "cpu")).eval()
     featurizer_kwargs.setdefault("max_source_length", min(512, model.config.max_position_embeddings))
     return model, tokenizer, featurizer_for(model.config.model_type, tokenizer, checkpoint=path, **featurizer_kwargs)
+
+
+def warn_truncated(featurizer, dialogues: Sequence[Sequence[str]]) -> list[int]:
+    """Log a warning naming the dialogues (numbered from 1) whose history is longer than the model reads (the
+    featurizer keeps the most recent tokens and drops the oldest); returns their indices."""
+    limit = getattr(featurizer, "max_words", None) or getattr(featurizer, "max_source_length", None)
+    if not limit or not dialogues:
+        return []
+    pieces = featurizer.tokenizer([u for d in dialogues for u in d], add_special_tokens=False)["input_ids"]
+    totals, start = [], 0
+    for dialogue in dialogues:
+        totals.append(sum(len(ids) for ids in pieces[start : start + len(dialogue)]))
+        start += len(dialogue)
+    long = [i for i, total in enumerate(totals) if total + 1 > limit]  # + the leading [CLS] / BOS
+    if long:
+        shown = ", ".join(f"{i + 1} ({totals[i]} tokens)" for i in long[:5]) + (f" and {len(long) - 5} more" if len(long) > 5 else "")
+        logger.warning("%d dialogue history(ies) longer than the %d tokens the model reads: dialogue %s; the oldest "
+                       "tokens are dropped and the most recent kept (max_source_length)", len(long), limit, shown)  # fmt: skip
+    return long
 
 
 def _batches(order: list[int], batch_size: int):
@@ -58,6 +80,7 @@ def generate_responses(
     (``generate_kwargs`` override it).
     """
     dialogues = [validate_dialogue(d) for d in dialogues]
+    warn_truncated(featurizer, dialogues)
     lengths = [sum(len(u) for u in d) for d in dialogues]
     order = sorted(range(len(dialogues)), key=lengths.__getitem__)
     responses: list[str] = [""] * len(dialogues)

@@ -21,6 +21,7 @@ from transformers.pipelines import PIPELINE_REGISTRY
 from .data import DataError, validate_dialogue
 from .featurization import featurizer_for
 from .generation import generate_with_emotion
+from .inference import warn_truncated
 
 TASK = "empathetic-response"
 # every parameter generate() takes through a GenerationConfig, plus a GenerationConfig itself
@@ -72,13 +73,15 @@ class EmpatheticResponsePipeline(Pipeline):
                 try:
                     dialogues.append(validate_dialogue(dialogue))
                 except DataError as error:
-                    raise DataError(f"dialogue {i}: {error}") from None
+                    raise DataError(f"dialogue {i + 1}: {error}") from None
             return super().__call__(dialogues, **kwargs)
         return super().__call__(inputs, **kwargs)  # generator / dataset: validated in preprocess
 
     def preprocess(self, dialogue):
         # (1, length) tensors; transformers' collate pads batches with 0, our pad id, listener-free state and mask
-        return self.featurizer.encode_dialogues([validate_dialogue(dialogue)])
+        dialogue = validate_dialogue(dialogue)
+        warn_truncated(self.featurizer, [dialogue])
+        return self.featurizer.encode_dialogues([dialogue])
 
     def _forward(self, model_inputs, **generate_kwargs):
         generate_kwargs = self._prepare_generate_kwargs(generate_kwargs)

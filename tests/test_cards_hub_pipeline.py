@@ -292,11 +292,11 @@ def test_pipeline_batched_equals_unbatched(chat):
 def test_pipeline_rejects_bad_dialogues(chat):
     with pytest.raises(DataError, match="empty"):
         chat([])
-    with pytest.raises(DataError, match="Utterance 0 of the dialogue is a int"):
+    with pytest.raises(DataError, match="Utterance 1 of 2 in the dialogue is a int"):
         chat([1, 2])
-    with pytest.raises(DataError, match="dialogue 1: .*empty"):
+    with pytest.raises(DataError, match="dialogue 2: .*empty"):
         chat([["fine"], []])
-    with pytest.raises(DataError, match="dialogue 0: Utterance 1"):
+    with pytest.raises(DataError, match="dialogue 1: Utterance 2 of 2"):
         chat([["fine", 3]])
     with pytest.raises(DataError, match="empty or only white space"):
         chat("   ")

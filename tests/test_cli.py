@@ -88,3 +88,36 @@ def test_chat_answers_each_line_and_shows_the_emotion(tiny_checkpoint, monkeypat
     assert main(["chat", "--model", str(tiny_checkpoint), "--max-new-tokens", "5"]) == 0
     replies = [line for line in capsys.readouterr().out.splitlines() if line.startswith("bot [")]
     assert len(replies) == 2
+
+
+def test_chat_goes_on_after_an_empty_reply(tmp_path, word_tokenizer, monkeypatch, capsys):
+    import io
+
+    import torch
+
+    from conftest import make_tiny_model
+
+    model = make_tiny_model(word_tokenizer, output_bias=True, tie_word_embeddings=False)
+    with torch.no_grad():  # the model ends every response at once
+        model.get_output_embeddings().bias[model.config.eos_token_id] = 1e4
+    model.save_pretrained(tmp_path / "mute")
+    word_tokenizer.save_pretrained(tmp_path / "mute")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("I lost my job.\nAnd my flat.\n/quit\n"))
+    assert main(["chat", "--model", str(tmp_path / "mute"), "--max-new-tokens", "5"]) == 0
+    captured = capsys.readouterr()
+    replies = [line for line in captured.out.splitlines() if line.startswith("bot [")]
+    assert len(replies) == 2 and all("no reply" in line for line in replies)
+    assert "empty" not in captured.err  # the history never holds an empty utterance
+
+
+def test_a_history_longer_than_the_model_reads_is_announced(tiny_checkpoint, caplog):
+    import logging
+
+    from empathetic_models.inference import generate_responses, load_checkpoint
+
+    model, _, featurizer = load_checkpoint(tiny_checkpoint, "cpu")
+    long = ["I lost my job today ."] * 10_000
+    with caplog.at_level(logging.WARNING, logger="empathetic_models.inference"):
+        responses, _ = generate_responses(model, featurizer, [["Hi there ."], long], progress=False, max_new_tokens=3)
+    assert len(responses) == 2
+    assert "1 dialogue history(ies) longer than" in caplog.text and "dialogue 2 (60000 tokens)" in caplog.text

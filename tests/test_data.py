@@ -242,11 +242,11 @@ def test_validate_dialogue() -> None:
     assert validate_dialogue(["Hi ", "\tHello"]) == ["Hi", "Hello"]
     with pytest.raises(DataError, match="empty"):
         validate_dialogue([])
-    with pytest.raises(DataError, match="Utterance 1 .* int"):
+    with pytest.raises(DataError, match="Utterance 2 of 2 .* int"):  # numbered from 1, as dialogues and lines are
         validate_dialogue(["Hi", 3])
-    with pytest.raises(DataError, match="Utterance 1 .* white space"):
+    with pytest.raises(DataError, match="Utterance 2 of 2 .* white space"):
         validate_dialogue(["Hi", "  "])
-    with pytest.raises(DataError, match="Utterance 0 .* white space"):
+    with pytest.raises(DataError, match="Utterance 1 of 1 .* white space"):
         validate_dialogue("")
     with pytest.raises(DataError, match="string or a list"):
         validate_dialogue(None)
