@@ -194,7 +194,7 @@ def build_card(
         ("evaluated checkpoint", results.get("model_name_or_path") or NOT_RECORDED),
     ]
     provenance += [(label, results[key]) for key, label in OPTIONAL_PROVENANCE.items() if results.get(key)]
-    return ModelCard.from_template(
+    card = ModelCard.from_template(
         card_data,
         template_path=str(template),
         model_name=model_id,
@@ -212,6 +212,13 @@ def build_card(
         decoding=_decoding_text(results.get("decoding"), generation_config),
         provenance=provenance,
     )
+    if results.get("data_source") == "sample":  # the smoke-test job: say so before anything else
+        heading, _, rest = card.text.lstrip("\n").partition("\n")
+        card.text = (f"{heading}\n\n> **A smoke-test checkpoint**: trained on the embedded ED sample "
+                     f"({results.get('train_examples', 411)} training examples) to exercise the workflow, it is not a usable model; "
+                     "its responses are degenerate (empty or one word repeated). The limitations below describe models trained "
+                     "on the full EmpatheticDialogues.\n" + rest)  # fmt: skip
+    return card
 
 
 def write_card(checkpoint_dir: str | Path, results: dict | str | Path | None = None, model_id: str | None = None) -> Path:
@@ -231,7 +238,8 @@ def write_card(checkpoint_dir: str | Path, results: dict | str | Path | None = N
     generation_path = checkpoint_dir / "generation_config.json"
     generation_config = json.loads(generation_path.read_text()) if generation_path.is_file() else None
     config = json.loads(config_path.read_text())
-    card = build_card(results, config=config, model_id=model_id, generation_config=generation_config)
+    # no Hub id given: the usage snippets load this folder (``empathetic-models card --model-id`` names the Hub repo)
+    card = build_card(results, config=config, model_id=model_id or str(checkpoint_dir), generation_config=generation_config)
     path = checkpoint_dir / "README.md"
     card.save(path)
     return path

@@ -350,3 +350,14 @@ def test_curves_compares_runs_at_the_steps_all_evaluated(tmp_path):
     assert "| 6000 | 51.00 | **50.00** |" not in table and "| 8000 | **48.00** | **49.50** |" in table
     assert out.with_suffix(".svg").read_text().count("<polyline") == 2
     assert main(["curves", str(glove), "--output", str(out)]) == 2  # no LABEL= : a clear error, not a traceback
+
+
+def test_a_local_card_loads_its_own_folder_and_a_sample_run_says_it_is_a_smoke_test(tiny_checkpoint, tmp_path):
+    folder = tmp_path / "sample_run"
+    shutil.copytree(tiny_checkpoint, folder)
+    results = {"model_type": "empathetic_transformer", "data_source": "sample", "train_examples": 411, "metrics": {"ppl": 300.0}}
+    text = write_card(folder, results).read_text()
+    assert f'from_pretrained("{folder}")' in text and "empathetic-models/empathetic_transformer" not in text
+    assert "A smoke-test checkpoint" in text and "411 training examples" in text
+    full = write_card(folder, {**results, "data_source": "/data/empatheticdialogues"}, model_id="me/multi-trs").read_text()
+    assert 'from_pretrained("me/multi-trs")' in full and "smoke-test" not in full
