@@ -13,6 +13,7 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+from transformers.modeling_layers import GradientCheckpointingLayer
 
 from .layers import FeedForward, MultiHeadAttention
 
@@ -108,7 +109,7 @@ class RelationEnhancedAttention(nn.Module):
 
 
 
-class GraphTransformerLayer(nn.Module):
+class GraphTransformerLayer(GradientCheckpointingLayer):
     """Pre-norm attention over a graph's edges + FFN (the vanilla graph transformer); relational when
     ``num_relations`` is given (``relations`` then holds edge relation ids, -1 = none; else a bool adjacency)."""
 

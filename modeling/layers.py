@@ -16,6 +16,7 @@ from torch import nn
 from transformers import PreTrainedModel
 from transformers import initialization as init
 from transformers.cache_utils import Cache, EncoderDecoderCache
+from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.utils import ModelOutput
 
 
@@ -149,7 +150,7 @@ class FeedForward(nn.Module):
         return self.fc2(self.dropout(F.relu(self.fc1(x))))
 
 
-class EncoderLayer(nn.Module):
+class EncoderLayer(GradientCheckpointingLayer):
     """Pre-norm self-attention + FFN block."""
 
     def __init__(self, config, layer_idx: int = 0):
@@ -166,7 +167,7 @@ class EncoderLayer(nn.Module):
         return hidden_states + self.dropout(self.ffn(self.ffn_layer_norm(hidden_states)))
 
 
-class DecoderLayer(nn.Module):
+class DecoderLayer(GradientCheckpointingLayer):
     """Pre-norm causal self-attention, cross-attention over the encoder, FFN."""
 
     def __init__(self, config, layer_idx: int):
@@ -178,15 +179,15 @@ class DecoderLayer(nn.Module):
         self.self_attn_layer_norm, self.cross_attn_layer_norm, self.ffn_layer_norm = (nn.LayerNorm(d) for _ in range(3))
         self.dropout = nn.Dropout(config.dropout)
 
-    def forward(self, hidden_states, encoder_hidden_states, encoder_mask, self_mask, is_causal, past_key_values):
+    def forward(self, hidden_states, encoder_hidden_states, encoder_mask, self_mask, is_causal, cache=None):
         h = self.self_attn(
             self.self_attn_layer_norm(hidden_states), attention_mask=self_mask, is_causal=is_causal,
-            past_key_values=past_key_values,
+            past_key_values=cache,
         )  # fmt: skip
         hidden_states = hidden_states + self.dropout(h)
         h = self.cross_attn(
             self.cross_attn_layer_norm(hidden_states), key_value_states=encoder_hidden_states,
-            attention_mask=encoder_mask, past_key_values=past_key_values,
+            attention_mask=encoder_mask, past_key_values=cache,
         )  # fmt: skip
         hidden_states = hidden_states + self.dropout(h)
         return hidden_states + self.dropout(self.ffn(self.ffn_layer_norm(hidden_states)))
@@ -256,17 +257,30 @@ class TransformerDecoderStack(nn.Module):
         is_causal, self_mask = causal_self_mask(inputs_embeds.shape[1], past_length, inputs_embeds.device)
         encoder_mask, hidden_states = padding_mask(encoder_attention_mask), inputs_embeds
         for layer in self.layers:
-            hidden_states = layer(hidden_states, encoder_hidden_states, encoder_mask, self_mask, is_causal, past_key_values)
+            hidden_states = layer(hidden_states, encoder_hidden_states, encoder_mask, self_mask, is_causal, cache=past_key_values)
         return self.layer_norm(hidden_states)  # (B, T, D)
 
 
-class EmpatheticPreTrainedModel(PreTrainedModel):
+class NonReentrantCheckpointing:
+    """transformers' gradient checkpointing, non-reentrant only: the blocks take ModelOutputs and tuples of tensors
+    (KEMP's graph, CASE's encoder states, NEC's knowledge memory), whose gradients the reentrant variant would
+    silently drop. Mixed into the models' ``PreTrainedModel`` bases."""
+
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict | None = None, **kwargs) -> None:
+        if (gradient_checkpointing_kwargs or {}).get("use_reentrant"):
+            raise ValueError(f"{type(self).__name__} supports gradient checkpointing with use_reentrant=False only (the default): "
+                             "its blocks take tensors inside ModelOutputs, which the reentrant variant cannot backpropagate through")  # fmt: skip
+        super().gradient_checkpointing_enable(gradient_checkpointing_kwargs, **kwargs)
+
+
+class EmpatheticPreTrainedModel(NonReentrantCheckpointing, PreTrainedModel):
     """Base of the from-scratch models: normal(0, ``config.init_std``) weights, N(0, d^-0.5) word embeddings
     with a zero padding row, and the sinusoidal tables re-filled (non-persistent buffers, not restored by loading)."""
 
     base_model_prefix = "model"
     main_input_name = "input_ids"
-    supports_gradient_checkpointing = False
+    # every block subclasses GradientCheckpointingLayer; its cache (the ``cache`` keyword) is dropped under checkpointing
+    supports_gradient_checkpointing = True
     _supports_sdpa = True
     # losses are means over the batch's tokens; Trainer must not rescale them by num_items_in_batch / world size
     accepts_loss_kwargs = False

@@ -20,6 +20,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
+from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 from transformers.generation import GenerationMixin
 from transformers.utils import can_return_tuple
@@ -255,7 +256,7 @@ class CaseEncoder(nn.Module):
         )
 
 
-class CaseDecoderLayer(nn.Module):
+class CaseDecoderLayer(GradientCheckpointingLayer):
     """Self-attention, attention to K_CS, attention to K_EC, attention to S'_X, FFN (§3.3), pre-norm."""
 
     def __init__(self, config: CaseConfig, layer_idx: int):
@@ -269,15 +270,15 @@ class CaseDecoderLayer(nn.Module):
         self.norms = nn.ModuleList(nn.LayerNorm(d) for _ in range(5))
         self.dropout = nn.Dropout(config.dropout)
 
-    def forward(self, hidden, encoder_outputs: CaseEncoderOutput, masks, self_mask, is_causal, past_key_values):
+    def forward(self, hidden, encoder_outputs: CaseEncoderOutput, masks, self_mask, is_causal, cache=None):
         knowledge_mask, concept_mask, context_mask = masks
-        h = self.self_attn(self.norms[0](hidden), attention_mask=self_mask, is_causal=is_causal, past_key_values=past_key_values)
+        h = self.self_attn(self.norms[0](hidden), attention_mask=self_mask, is_causal=is_causal, past_key_values=cache)
         hidden = hidden + self.dropout(h)
         hidden = hidden + self.dropout(self.cognition_attn(self.norms[1](hidden), encoder_outputs.cognition, knowledge_mask))
         hidden = hidden + self.dropout(self.concept_attn(self.norms[2](hidden), encoder_outputs.concepts, concept_mask))
         h = self.context_attn(
             self.norms[3](hidden), key_value_states=encoder_outputs.last_hidden_state, attention_mask=context_mask,
-            past_key_values=past_key_values,
+            past_key_values=cache,
         )  # fmt: skip
         hidden = hidden + self.dropout(h)
         return hidden + self.dropout(self.ffn(self.norms[4](hidden)))
@@ -302,7 +303,7 @@ class CaseDecoder(nn.Module):
         knowledge[:, 0] |= ~knowledge.any(-1)
         masks = (padding_mask(knowledge), padding_mask(encoder_outputs.concept_mask), padding_mask(encoder_outputs.context_mask))
         for layer in self.layers:
-            hidden = layer(hidden, encoder_outputs, masks, self_mask, is_causal, past_key_values)
+            hidden = layer(hidden, encoder_outputs, masks, self_mask, is_causal, cache=past_key_values)
         return self.layer_norm(hidden)
 
 

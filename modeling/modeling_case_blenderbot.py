@@ -72,6 +72,9 @@ class CaseBlenderbotPreTrainedModel(EmpatheticPreTrainedModel):
     config_class = CaseBlenderbotConfig
     config: CaseBlenderbotConfig
     base_model_prefix = "case_blenderbot"
+    # the knowledge attentions run inside the backbone's decoder layers on memory set for one forward: a backward
+    # recompute would not see it, so gradient_checkpointing_enable() refuses (transformers' error names the class)
+    supports_gradient_checkpointing = False
 
     def _init_weights(self, module: nn.Module) -> None:
         """CASE's modules as in CASE; the gates at 0. The backbone initialises its own (and loads its weights)."""

@@ -17,6 +17,7 @@ from types import SimpleNamespace
 import torch
 import torch.nn.functional as F
 from torch import nn
+from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 from transformers.generation import GenerationMixin
 from transformers.utils import can_return_tuple
@@ -145,7 +146,7 @@ class GatedAttention(nn.Module):
         return self.out_proj(out.transpose(1, 2).reshape(*hidden_states.shape[:2], -1))
 
 
-class EmoCauseDecoderLayer(nn.Module):
+class EmoCauseDecoderLayer(GradientCheckpointingLayer):
     """Pre-norm causal self-attention, cross-attention, gated attention over the encoder (eq. 5), FFN."""
 
     def __init__(self, config: EmoCauseConfig, layer_idx: int):
@@ -158,12 +159,12 @@ class EmoCauseDecoderLayer(nn.Module):
         self.norms = nn.ModuleList(nn.LayerNorm(d) for _ in range(4 if config.use_cause_gating else 3))
         self.dropout = nn.Dropout(config.dropout)
 
-    def forward(self, hidden, encoder_hidden, encoder_mask, gates, self_mask, is_causal, past_key_values):
-        h = self.self_attn(self.norms[0](hidden), attention_mask=self_mask, is_causal=is_causal, past_key_values=past_key_values)
+    def forward(self, hidden, encoder_hidden, encoder_mask, gates, self_mask, is_causal, cache=None):
+        h = self.self_attn(self.norms[0](hidden), attention_mask=self_mask, is_causal=is_causal, past_key_values=cache)
         hidden = hidden + self.dropout(h)
         h, (key, value) = self.cross_attn(
             self.norms[1](hidden), key_value_states=encoder_hidden, attention_mask=encoder_mask,
-            past_key_values=past_key_values, return_key_value=True,
+            past_key_values=cache, return_key_value=True,
         )  # fmt: skip
         hidden = hidden + self.dropout(h)
         if self.gated_attn is not None:  # queries from the cross-attention output, keys/values from H (eq. 5)
@@ -191,7 +192,7 @@ class EmoCauseDecoder(nn.Module):
         for layer in self.layers:
             hidden = layer(
                 hidden, encoder_outputs.last_hidden_state, encoder_mask, encoder_outputs.gates, self_mask, is_causal,
-                past_key_values,
+                cache=past_key_values,
             )  # fmt: skip
         return self.layer_norm(hidden)
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
+from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 from transformers.generation import GenerationMixin
 from transformers.utils import can_return_tuple
@@ -117,7 +118,7 @@ class KempEncoder(nn.Module):
         )
 
 
-class KempDecoderLayer(nn.Module):
+class KempDecoderLayer(GradientCheckpointingLayer):
     """Masked self-attention, then the emotional cross-attention block of eqs. 11–14."""
 
     def __init__(self, config: KempConfig, layer_idx: int):
@@ -131,14 +132,14 @@ class KempDecoderLayer(nn.Module):
         self.self_attn_layer_norm, self.context_layer_norm, self.ffn_layer_norm = (nn.LayerNorm(d) for _ in range(3))
         self.dropout = nn.Dropout(config.dropout)
 
-    def forward(self, hidden_states, graph, graph_mask, emotion_context, self_mask, is_causal, past_key_values):
+    def forward(self, hidden_states, graph, graph_mask, emotion_context, self_mask, is_causal, cache=None):
         h = self.self_attn(
             self.self_attn_layer_norm(hidden_states), attention_mask=self_mask, is_causal=is_causal,
-            past_key_values=past_key_values,
+            past_key_values=cache,
         )  # fmt: skip
         y = hidden_states + self.dropout(h)
         g_s, weights = self.graph_attn(
-            y, key_value_states=graph, attention_mask=graph_mask, past_key_values=past_key_values, need_weights=True
+            y, key_value_states=graph, attention_mask=graph_mask, past_key_values=cache, need_weights=True
         )  # eqs. 11–12
         c = g_s
         if self.emotional_features is not None:
@@ -170,7 +171,7 @@ class KempDecoder(nn.Module):
         for layer in self.layers:
             hidden, weights = layer(
                 hidden, encoder_outputs.last_hidden_state, graph_mask, encoder_outputs.emotion_context,
-                self_mask, is_causal, past_key_values,
+                self_mask, is_causal, cache=past_key_values,
             )  # fmt: skip
         return hidden, weights  # (B, T, D), (B, T, S) of the last layer
 

@@ -33,6 +33,7 @@ from .backbone_blocks import (
     pretrained_backbone,
 )
 from .configuration_nec import NecConfig
+from .layers import NonReentrantCheckpointing
 
 
 @dataclass
@@ -108,10 +109,11 @@ class NecEncoder(nn.Module):
         return out
 
 
-class NecPreTrainedModel(PreTrainedModel):
+class NecPreTrainedModel(NonReentrantCheckpointing, PreTrainedModel):
     config_class = NecConfig
     base_model_prefix = "nec"
     main_input_name = "input_ids"
+    supports_gradient_checkpointing = True  # the backbone's blocks are transformers' GradientCheckpointingLayers
     _supports_sdpa = True
     accepts_loss_kwargs = False
 

@@ -61,3 +61,42 @@ def assert_return_dict_false_gives_the_tuple(model, batch: dict) -> None:
         as_tuple = model(**batch, return_dict=False)
     assert isinstance(as_tuple, tuple) and torch.equal(as_tuple[0], as_dict.loss)
     assert len(as_tuple) == len(as_dict.to_tuple())
+
+
+def assert_gradient_checkpointing_matches(model, batch: dict) -> None:
+    """``gradient_checkpointing_enable()`` recomputes the blocks in backward (a block's sub-module runs twice) and gives
+    the same loss and gradients as without it (same seed, so dropout draws the same masks); reentrant is refused."""
+    import pytest
+    from transformers.modeling_layers import GradientCheckpointingLayer
+
+    model.train()
+    blocks = [m for m in model.modules() if isinstance(m, GradientCheckpointingLayer)]
+    assert blocks, "no checkpointable block"
+    probe = next(m for m in blocks[0].modules() if m is not blocks[0] and isinstance(m, torch.nn.Linear))
+    calls = []
+    hook = probe.register_forward_hook(lambda *_: calls.append(1))
+
+    def loss_and_grads():
+        model.zero_grad()
+        torch.manual_seed(0)
+        loss = model(**batch).loss
+        loss.backward()
+        return loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+
+    try:
+        plain_loss, plain = loss_and_grads()
+        plain_calls = len(calls)
+        model.gradient_checkpointing_enable()
+        assert model.is_gradient_checkpointing and all(b.gradient_checkpointing for b in blocks)
+        calls.clear()
+        loss, grads = loss_and_grads()
+        assert len(calls) == 2 * plain_calls  # recomputed in backward
+    finally:
+        hook.remove()
+        model.gradient_checkpointing_disable()
+    assert torch.allclose(loss, plain_loss, atol=1e-6)
+    assert grads.keys() == plain.keys()
+    for name in plain:
+        assert torch.allclose(grads[name], plain[name], atol=1e-5, rtol=1e-4), name
+    with pytest.raises(ValueError, match="use_reentrant=False"):
+        model.gradient_checkpointing_enable({"use_reentrant": True})

@@ -257,3 +257,9 @@ def test_recipe_names_the_paper_backbone_and_takes_the_offline_one():
     assert json.loads(model_args.model_config)["max_concepts"] == 10 and training_args.per_device_train_batch_size == 16
     model_args, *_ = parse_args(["case_blenderbot", "--model_name_or_path", "", "--warm_start_encoder", "minilm", "--output_dir", "x"])
     assert (model_args.model_name_or_path, model_args.warm_start_encoder) == ("", "minilm")
+
+
+def test_contract_gradient_checkpointing_is_refused_with_a_clear_error(blenderbot):
+    # its knowledge attentions read memory set for one forward inside the backbone's layers; a recompute would not
+    with pytest.raises(ValueError, match="CaseBlenderbotForConditionalGeneration does not support activation checkpointing"):
+        make_model(blenderbot).gradient_checkpointing_enable()

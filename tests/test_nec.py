@@ -380,3 +380,9 @@ def test_trained_entity_scorer_picks_k_e_and_travels_with_the_featurizer(nec_fea
         assert isinstance(reloaded.scorer, EntityKnowledgeScorer)
     finally:
         nec_featurizer.scorer = None
+
+
+def test_contract_gradient_checkpointing_matches():
+    from contract import assert_gradient_checkpointing_matches
+
+    assert_gradient_checkpointing_matches(_model(), _batch())
