@@ -273,7 +273,25 @@ class NonReentrantCheckpointing:
         super().gradient_checkpointing_enable(gradient_checkpointing_kwargs, **kwargs)
 
 
-class EmpatheticPreTrainedModel(NonReentrantCheckpointing, PreTrainedModel):
+def _refuse_unsupported_outputs(module: nn.Module, args, kwargs) -> None:
+    """Forward pre-hook: attention maps and per-layer hidden states are not collected by these models, so asking
+    for them is an error rather than silently returning none."""
+    asked = [name for name in ("output_attentions", "output_hidden_states") if kwargs.get(name)]
+    if asked:
+        raise ValueError(f"{type(module).__name__} does not return {' or '.join(asked)}: call it without "
+                         f"{', '.join(f'{name}=True' for name in asked)} (and leave them unset in the generation config)")  # fmt: skip
+
+
+class UnsupportedOutputsCheck:
+    """Mixed into the models' ``PreTrainedModel`` bases: ``output_attentions=True`` / ``output_hidden_states=True``
+    raise a clear error (see :func:`_refuse_unsupported_outputs`)."""
+
+    def post_init(self) -> None:
+        super().post_init()
+        self.register_forward_pre_hook(_refuse_unsupported_outputs, with_kwargs=True)
+
+
+class EmpatheticPreTrainedModel(NonReentrantCheckpointing, UnsupportedOutputsCheck, PreTrainedModel):
     """Base of the from-scratch models: normal(0, ``config.init_std``) weights, N(0, d^-0.5) word embeddings
     with a zero padding row, and the sinusoidal tables re-filled (non-persistent buffers, not restored by loading)."""
 

@@ -33,7 +33,7 @@ from .backbone_blocks import (
     pretrained_backbone,
 )
 from .configuration_nec import NecConfig
-from .layers import NonReentrantCheckpointing
+from .layers import NonReentrantCheckpointing, UnsupportedOutputsCheck
 
 
 @dataclass
@@ -109,7 +109,7 @@ class NecEncoder(nn.Module):
         return out
 
 
-class NecPreTrainedModel(NonReentrantCheckpointing, PreTrainedModel):
+class NecPreTrainedModel(NonReentrantCheckpointing, UnsupportedOutputsCheck, PreTrainedModel):
     config_class = NecConfig
     base_model_prefix = "nec"
     main_input_name = "input_ids"

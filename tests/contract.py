@@ -100,3 +100,17 @@ def assert_gradient_checkpointing_matches(model, batch: dict) -> None:
         assert torch.allclose(grads[name], plain[name], atol=1e-5, rtol=1e-4), name
     with pytest.raises(ValueError, match="use_reentrant=False"):
         model.gradient_checkpointing_enable({"use_reentrant": True})
+
+
+def assert_unsupported_outputs_are_refused(model, batch: dict) -> None:
+    """``output_attentions`` / ``output_hidden_states`` raise a clear error instead of returning nothing; False is fine."""
+    import pytest
+
+    model.eval()
+    with torch.no_grad():
+        for flag in ("output_attentions", "output_hidden_states"):
+            with pytest.raises(ValueError, match=f"does not return {flag}"):
+                model(**batch, **{flag: True})
+            assert model(**batch, **{flag: False}).loss is not None
+        generated = model.generate(**model_inputs(batch), max_new_tokens=2, output_attentions=False)
+    assert generated.shape[0] == batch["input_ids"].shape[0]

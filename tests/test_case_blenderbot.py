@@ -263,3 +263,9 @@ def test_contract_gradient_checkpointing_is_refused_with_a_clear_error(blenderbo
     # its knowledge attentions read memory set for one forward inside the backbone's layers; a recompute would not
     with pytest.raises(ValueError, match="CaseBlenderbotForConditionalGeneration does not support activation checkpointing"):
         make_model(blenderbot).gradient_checkpointing_enable()
+
+
+def test_contract_unsupported_outputs_are_refused(blenderbot, featurizer):
+    from contract import assert_unsupported_outputs_are_refused
+
+    assert_unsupported_outputs_are_refused(make_model(blenderbot), _training_batch(featurizer))

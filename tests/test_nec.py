@@ -383,6 +383,7 @@ def test_trained_entity_scorer_picks_k_e_and_travels_with_the_featurizer(nec_fea
 
 
 def test_contract_gradient_checkpointing_matches():
-    from contract import assert_gradient_checkpointing_matches
+    from contract import assert_gradient_checkpointing_matches, assert_unsupported_outputs_are_refused
 
     assert_gradient_checkpointing_matches(_model(), _batch())
+    assert_unsupported_outputs_are_refused(_model(), _batch())
