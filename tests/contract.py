@@ -114,3 +114,22 @@ def assert_unsupported_outputs_are_refused(model, batch: dict) -> None:
             assert model(**batch, **{flag: False}).loss is not None
         generated = model.generate(**model_inputs(batch), max_new_tokens=2, output_attentions=False)
     assert generated.shape[0] == batch["input_ids"].shape[0]
+
+
+def assert_missing_shared_embedding_is_reported_and_initialised(model, batch: dict, folder) -> None:
+    """A checkpoint without the shared word embedding loads with it reported missing, initialised (off the meta
+    device, zero padding row) and still tied to the encoder's and decoder's embeddings; a forward runs."""
+    model.save_pretrained(folder)
+    weights = load_file(folder / "model.safetensors")
+    shared = next(k for k in weights if k.endswith("shared.weight"))
+    del weights[shared]
+    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
+    loaded, info = AutoModelForSeq2SeqLM.from_pretrained(folder, output_loading_info=True)
+    assert shared in info["missing_keys"]
+    embedding = loaded.get_input_embeddings()
+    assert not embedding.weight.is_meta and torch.isfinite(embedding.weight).all() and embedding.weight.std() > 0
+    if embedding.padding_idx is not None:
+        assert embedding.weight[embedding.padding_idx].abs().sum() == 0
+    assert loaded.get_encoder().embed_tokens.weight is embedding.weight
+    with torch.no_grad():
+        assert torch.isfinite(loaded.eval()(**batch).loss)
