@@ -289,7 +289,8 @@ class NecForConditionalGeneration(BackboneAccessors, NecPreTrainedModel, Generat
         input_ids = inputs if inputs is not None else kwargs["input_ids"]
         kwargs.pop("input_ids", None)
         config.num_return_sequences = config.num_beams
-        beams = super().generate(input_ids, generation_config=config, **kwargs)
+        generated = super().generate(input_ids, generation_config=config, **kwargs)
+        beams = generated.sequences if isinstance(generated, ModelOutput) else generated  # return_dict_in_generate
         b, n = input_ids.shape[0], config.num_beams
         encoder_outputs = self.nec_encoder(input_ids, kwargs.get("attention_mask"), kwargs.get("knowledge_input_ids"), kwargs.get("knowledge_attention_mask"))
         attention_mask = kwargs.get("attention_mask", input_ids.ne(self.config.pad_token_id))
@@ -298,7 +299,14 @@ class NecForConditionalGeneration(BackboneAccessors, NecPreTrainedModel, Generat
         s_sim = F.cosine_similarity(self.represent(encoder_outputs.last_hidden_state, attention_mask)[:, None].float(), z_y.float(), dim=-1)  # eq. 13
         s_lm = log_prob / length.clamp_min(1) if self.config.lm_score == "normalized" else log_prob.exp()  # code / eq. 14
         best = (alpha * s_sim + (1 - alpha) * s_lm).argmax(-1)  # eq. 15
-        return beams.view(b, n, -1)[torch.arange(b, device=beams.device), best]
+        chosen = torch.arange(b, device=beams.device) * n + best  # the re-ranked beam of each input, in (B·N) order
+        if not isinstance(generated, ModelOutput):
+            return beams[chosen]
+        # per returned sequence: keep the chosen one; per-step scores/logits cover every beam and stay as they are
+        for name in ("sequences", "sequences_scores", "beam_indices"):
+            if getattr(generated, name, None) is not None:
+                setattr(generated, name, getattr(generated, name)[chosen])
+        return generated
 
 
 def candidate_ranks(candidates: torch.Tensor, valid: torch.Tensor, pad_token_id: int) -> torch.Tensor:

@@ -387,3 +387,11 @@ def test_contract_gradient_checkpointing_matches():
 
     assert_gradient_checkpointing_matches(_model(), _batch())
     assert_unsupported_outputs_are_refused(_model(), _batch())
+
+
+def test_reranked_beam_search_with_return_dict_in_generate_returns_the_same_sequences():
+    model, batch = _model(), _batch()
+    plain = model.generate(**_inputs(batch), max_new_tokens=4, num_beams=3)
+    output = model.generate(**_inputs(batch), max_new_tokens=4, num_beams=3, return_dict_in_generate=True, output_scores=True)
+    assert torch.equal(output.sequences, plain)
+    assert output.sequences_scores.shape == (2,) and output.beam_indices.shape[0] == 2
