@@ -91,7 +91,8 @@ class CaseBlenderbotForConditionalGeneration(BackboneAccessors, CaseBlenderbotPr
     def __init__(self, config: CaseBlenderbotConfig):
         super().__init__(config)
         d, heads = config.d_model, config.num_heads
-        self.backbone = AutoModelForSeq2SeqLM.from_config(config.backbone_config())
+        # the attention implementation asked of from_pretrained / from_config reaches the backbone's layers
+        self.backbone = AutoModelForSeq2SeqLM.from_config(config.backbone_config(), attn_implementation=config._attn_implementation)
         self.encoder = CaseBackboneEncoder(config, self.backbone)
         layers = decoder_layers(self.backbone)
         decoder_type = decoder_config(config.backbone_config()).model_type

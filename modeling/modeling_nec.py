@@ -129,7 +129,8 @@ class NecPreTrainedModel(NonReentrantCheckpointing, UnsupportedOutputsCheck, Pre
 class NecForConditionalGeneration(BackboneAccessors, NecPreTrainedModel, GenerationMixin):
     def __init__(self, config: NecConfig):
         super().__init__(config)
-        self.backbone = AutoModelForSeq2SeqLM.from_config(config.backbone_config())
+        # the attention implementation asked of from_pretrained / from_config reaches the backbone's layers
+        self.backbone = AutoModelForSeq2SeqLM.from_config(config.backbone_config(), attn_implementation=config._attn_implementation)
         hidden = config.hidden_size
         self.knowledge_encoder = copy.deepcopy(self.backbone.get_encoder()) if config.use_social_knowledge else None
         self.nec_encoder = NecEncoder(self)

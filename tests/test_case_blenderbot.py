@@ -269,3 +269,12 @@ def test_contract_unsupported_outputs_are_refused(blenderbot, featurizer):
     from contract import assert_unsupported_outputs_are_refused
 
     assert_unsupported_outputs_are_refused(make_model(blenderbot), _training_batch(featurizer))
+
+
+def test_attn_implementation_reaches_the_backbone(checkpoint):
+    from transformers import AutoModelForSeq2SeqLM
+
+    for implementation in ("eager", "sdpa"):
+        model = AutoModelForSeq2SeqLM.from_pretrained(checkpoint, attn_implementation=implementation)
+        assert model.backbone.config._attn_implementation == implementation
+        assert model.backbone.get_decoder().config._attn_implementation == implementation

@@ -395,3 +395,13 @@ def test_reranked_beam_search_with_return_dict_in_generate_returns_the_same_sequ
     output = model.generate(**_inputs(batch), max_new_tokens=4, num_beams=3, return_dict_in_generate=True, output_scores=True)
     assert torch.equal(output.sequences, plain)
     assert output.sequences_scores.shape == (2,) and output.beam_indices.shape[0] == 2
+
+
+def test_attn_implementation_reaches_the_backbone(checkpoint):
+    from transformers import AutoModelForSeq2SeqLM
+
+    for implementation in ("eager", "sdpa"):
+        model = AutoModelForSeq2SeqLM.from_pretrained(checkpoint, attn_implementation=implementation)
+        assert model.config._attn_implementation == implementation
+        assert model.backbone.config._attn_implementation == implementation
+        assert model.backbone.get_decoder().config._attn_implementation == implementation
