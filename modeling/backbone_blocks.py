@@ -48,6 +48,22 @@ class BackboneAccessors:
     def get_output_embeddings(self) -> nn.Module:
         return self.backbone.get_output_embeddings()
 
+    def set_input_embeddings(self, value: nn.Module) -> None:
+        self.backbone.set_input_embeddings(value)
+
+    def set_output_embeddings(self, value: nn.Module) -> None:
+        self.backbone.set_output_embeddings(value)
+
+    def resize_token_embeddings(self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None, mean_resizing: bool = True):
+        """The backbone resizes its own embedding and output layer (with its extras, e.g. BART's final_logits_bias), the
+        saved backbone settings follow (so the resized model reloads), then the wrapper's vocabulary-sized parts."""
+        embeddings = self.backbone.resize_token_embeddings(new_num_tokens, pad_to_multiple_of, mean_resizing)
+        self.config.backbone = self.backbone.config.to_dict()
+        if "vocab_size" in vars(self.config):  # a stored copy (NEC derives it from the backbone settings)
+            self.config.vocab_size = embeddings.num_embeddings
+        self._resize_vocabulary_parts(embeddings.num_embeddings)
+        return embeddings
+
 
 def decoder_layers(backbone: nn.Module) -> nn.ModuleList:
     """The decoder's layer list of any seq2seq backbone (BART / BlenderbotSmall ``layers``, BERT ``layer``, T5 ``block``)."""

@@ -342,10 +342,14 @@ class EmpatheticPreTrainedModel(NonReentrantCheckpointing, UnsupportedOutputsChe
         missing_keys -= followers  # the source alone stays reported
 
     def resize_token_embeddings(self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None, mean_resizing: bool = True):
-        """Resize the word embedding and output layer (transformers), then every other vocabulary-sized part: the
-        ``token_frequency`` counts (new words start at zero) and ``bow_head``'s last layer (CASE's η)."""
+        """Resize the word embedding and output layer (transformers), then every other vocabulary-sized part
+        (:meth:`_resize_vocabulary_parts`)."""
         embeddings = super().resize_token_embeddings(new_num_tokens, pad_to_multiple_of, mean_resizing)
-        size = embeddings.num_embeddings
+        self._resize_vocabulary_parts(embeddings.num_embeddings)
+        return embeddings
+
+    def _resize_vocabulary_parts(self, size: int) -> None:
+        """The ``token_frequency`` counts (new words start at zero) and ``bow_head``'s last layer (CASE's η)."""
         frequency = getattr(self, "token_frequency", None)
         if isinstance(frequency, torch.Tensor) and frequency.shape[0] != size:
             resized = frequency.new_zeros(size)
@@ -355,7 +359,6 @@ class EmpatheticPreTrainedModel(NonReentrantCheckpointing, UnsupportedOutputsChe
         bow = getattr(self, "bow_head", None)
         if bow is not None and bow[-1].out_features != size:
             bow[-1] = self._get_resized_lm_head(bow[-1], size, mean_resizing=False)
-        return embeddings
 
 
 @dataclass

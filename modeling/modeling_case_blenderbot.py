@@ -76,6 +76,10 @@ class CaseBlenderbotPreTrainedModel(EmpatheticPreTrainedModel):
     # recompute would not see it, so gradient_checkpointing_enable() refuses (transformers' error names the class)
     supports_gradient_checkpointing = False
 
+    def _resize_vocabulary_parts(self, size: int) -> None:
+        super()._resize_vocabulary_parts(size)  # token_frequency, bow_head
+        self.encoder.__dict__["embed_tokens"] = self.backbone.get_input_embeddings()  # the resized module, still shared
+
     def _init_weights(self, module: nn.Module) -> None:
         """CASE's modules as in CASE; the gates at 0. The backbone initialises its own (and loads its weights)."""
         super()._init_weights(module)

@@ -117,6 +117,18 @@ class NecPreTrainedModel(NonReentrantCheckpointing, UnsupportedOutputsCheck, Pre
     _supports_sdpa = True
     accepts_loss_kwargs = False
 
+    def _resize_vocabulary_parts(self, size: int) -> None:
+        """The knowledge encoder (a copy of the backbone's encoder) reads words too: its embedding grows like the
+        backbone's (its own rows kept, the new rows the backbone's new ones)."""
+        old = self.knowledge_encoder.get_input_embeddings() if self.knowledge_encoder is not None else None
+        if old is None or old.num_embeddings == size:
+            return
+        resized = copy.deepcopy(self.backbone.get_input_embeddings())
+        keep = min(size, old.num_embeddings)
+        with torch.no_grad():
+            resized.weight[:keep] = old.weight[:keep]
+        self.knowledge_encoder.set_input_embeddings(resized)
+
     def _init_weights(self, module: nn.Module) -> None:
         """New modules only: the projection and the knowledge attentions (the backbone loads its own weights)."""
         if isinstance(module, GatedMemoryAttention):

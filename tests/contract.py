@@ -133,3 +133,14 @@ def assert_missing_shared_embedding_is_reported_and_initialised(model, batch: di
     assert loaded.get_encoder().embed_tokens.weight is embedding.weight
     with torch.no_grad():
         assert torch.isfinite(loaded.eval()(**batch).loss)
+
+
+def assert_resized_model_reloads(model, folder) -> None:
+    """After ``resize_token_embeddings`` the saved folder reloads with the new vocabulary and the same weights."""
+    model.save_pretrained(folder)
+    loaded = AutoModelForSeq2SeqLM.from_pretrained(folder)
+    assert loaded.config.vocab_size == model.config.vocab_size == loaded.get_input_embeddings().num_embeddings
+    state, reloaded = model.state_dict(), loaded.state_dict()
+    assert state.keys() == reloaded.keys()
+    for name, tensor in state.items():
+        assert torch.equal(tensor, reloaded[name]), name

@@ -278,3 +278,12 @@ def test_attn_implementation_reaches_the_backbone(checkpoint):
         model = AutoModelForSeq2SeqLM.from_pretrained(checkpoint, attn_implementation=implementation)
         assert model.backbone.config._attn_implementation == implementation
         assert model.backbone.get_decoder().config._attn_implementation == implementation
+
+
+def test_contract_resize_then_one_training_step_and_reload(blenderbot, featurizer, tmp_path):
+    from contract import assert_resize_then_one_training_step, assert_resized_model_reloads
+
+    model = make_model(blenderbot)
+    assert_resize_then_one_training_step(model, _training_batch(featurizer))
+    assert model.encoder.embed_tokens is model.backbone.get_input_embeddings()
+    assert_resized_model_reloads(model, tmp_path / "resized")

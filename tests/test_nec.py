@@ -405,3 +405,13 @@ def test_attn_implementation_reaches_the_backbone(checkpoint):
         assert model.config._attn_implementation == implementation
         assert model.backbone.config._attn_implementation == implementation
         assert model.backbone.get_decoder().config._attn_implementation == implementation
+
+
+def test_contract_resize_then_one_training_step_and_reload(tmp_path):
+    from contract import assert_resize_then_one_training_step, assert_resized_model_reloads
+
+    model, batch = _model(), _batch()
+    assert_resize_then_one_training_step(model, batch)
+    assert model.knowledge_encoder.get_input_embeddings().num_embeddings == model.config.vocab_size == 47
+    assert model.backbone.final_logits_bias.shape[-1] == 47
+    assert_resized_model_reloads(model, tmp_path / "resized")
