@@ -215,13 +215,22 @@ def shift_tokens_right(labels: torch.Tensor, pad_token_id: int, decoder_start_to
     return shifted
 
 
-def causal_self_mask(target_length: int, past_length: int, device: torch.device) -> tuple[bool, torch.Tensor | None]:
-    """``(is_causal, mask)`` for decoder self-attention over ``past_length`` cached + ``target_length`` new steps:
-    SDPA's causal flag for a fresh prefix, an explicit (T, past + T) mask when several steps continue a cache."""
-    if past_length and target_length > 1:
-        steps = torch.arange(target_length, device=device)[:, None] + past_length
-        return False, steps >= torch.arange(past_length + target_length, device=device)[None, :]
-    return past_length == 0 and target_length > 1, None
+def cached_length(past_key_values: Cache | None) -> int:
+    """Decoder steps already in the cache (0 without one), as an int (a static cache reports a tensor)."""
+    return int(past_key_values.get_seq_length()) if past_key_values is not None else 0
+
+
+def causal_self_mask(target_length: int, past_key_values: Cache | None, device: torch.device) -> tuple[bool, torch.Tensor | None]:
+    """``(is_causal, mask)`` for decoder self-attention over the cached + ``target_length`` new steps: SDPA's causal
+    flag for a fresh prefix, else an explicit (T, keys) mask. A static cache's keys span its whole length
+    (``generate(cache_implementation="static")``): its unfilled slots are masked too."""
+    past = cached_length(past_key_values)
+    self_cache = past_key_values.self_attention_cache if isinstance(past_key_values, EncoderDecoderCache) else past_key_values
+    keys = int(self_cache.get_mask_sizes(target_length, 0)[0]) if self_cache is not None else target_length  # past + T, or capacity
+    if keys == past + target_length and (past == 0 or target_length == 1):
+        return past == 0 and target_length > 1, None
+    steps = torch.arange(target_length, device=device)[:, None] + past
+    return False, steps >= torch.arange(keys, device=device)[None, :]
 
 
 def padding_mask(attention_mask: torch.Tensor | None) -> torch.Tensor | None:
@@ -253,8 +262,7 @@ class TransformerDecoderStack(nn.Module):
         self.layer_norm = nn.LayerNorm(config.d_model)
 
     def forward(self, inputs_embeds, encoder_hidden_states, encoder_attention_mask, past_key_values=None):
-        past_length = past_key_values.get_seq_length() if past_key_values is not None else 0
-        is_causal, self_mask = causal_self_mask(inputs_embeds.shape[1], past_length, inputs_embeds.device)
+        is_causal, self_mask = causal_self_mask(inputs_embeds.shape[1], past_key_values, inputs_embeds.device)
         encoder_mask, hidden_states = padding_mask(encoder_attention_mask), inputs_embeds
         for layer in self.layers:
             hidden_states = layer(hidden_states, encoder_hidden_states, encoder_mask, self_mask, is_causal, cache=past_key_values)

@@ -35,6 +35,7 @@ from .graphs import (
     emotional_context_graph,
 )
 from .layers import (
+    cached_length,
     EmpatheticEncoderOutput,
     EmpatheticPreTrainedModel,
     EmpatheticSeq2SeqLMOutput,
@@ -294,9 +295,9 @@ class CaseDecoder(nn.Module):
         self.layer_norm = nn.LayerNorm(config.d_model)
 
     def forward(self, input_ids, encoder_outputs: CaseEncoderOutput, past_key_values=None):
-        offset = past_key_values.get_seq_length() if past_key_values is not None else 0
+        offset = cached_length(past_key_values)
         hidden = self.dropout(self.embed_tokens(input_ids) + self.embed_positions(input_ids.shape[1], offset))
-        is_causal, self_mask = causal_self_mask(input_ids.shape[1], offset, input_ids.device)
+        is_causal, self_mask = causal_self_mask(input_ids.shape[1], past_key_values, input_ids.device)
         # an empty K_CS (no inference retrieved) is attended as if its first vertex were valid: its weight is then
         # on a padding vertex whose state is the cognition encoder's output for [PAD] — harmless and finite
         knowledge = encoder_outputs.knowledge_mask.clone()

@@ -24,6 +24,7 @@ from transformers.utils import can_return_tuple
 
 from .configuration_emocause import EmoCauseConfig
 from .layers import (
+    cached_length,
     EmpatheticEncoderOutput,
     EmpatheticPreTrainedModel,
     EmpatheticSeq2SeqLMOutput,
@@ -182,12 +183,15 @@ class EmoCauseDecoder(nn.Module):
         self.layer_norm = nn.LayerNorm(config.d_model)
 
     def forward(self, input_ids, encoder_outputs: EmoCauseEncoderOutput, past_key_values=None):
-        offset = past_key_values.get_seq_length() if past_key_values is not None else 0
+        offset = cached_length(past_key_values)
+        if past_key_values is not None and getattr(past_key_values, "is_compileable", False):
+            raise ValueError("emocause does not decode with a static cache (its gated attention re-reads the cross-attention "
+                             "keys, which a static cache pads): generate without cache_implementation='static'")  # fmt: skip
         embeds = self.embed_tokens(input_ids) + self.embed_positions(input_ids.shape[1], offset)
         if self.embed_emotions is not None:
             embeds = embeds + self.embed_emotions(encoder_outputs.emotion_ids)[:, None]  # E_ε
         hidden = self.dropout(embeds)
-        is_causal, self_mask = causal_self_mask(input_ids.shape[1], offset, input_ids.device)
+        is_causal, self_mask = causal_self_mask(input_ids.shape[1], past_key_values, input_ids.device)
         encoder_mask = padding_mask(encoder_outputs.attention_mask)
         for layer in self.layers:
             hidden = layer(

@@ -16,6 +16,7 @@ from transformers.utils import can_return_tuple
 
 from .configuration_empathetic_transformer import EmpatheticTransformerConfig
 from .layers import (
+    cached_length,
     EmpatheticEncoderOutput,
     EmpatheticPreTrainedModel,
     EmpatheticSeq2SeqLMOutput,
@@ -68,7 +69,7 @@ class EmpatheticTransformerDecoder(nn.Module):
         self.stack = TransformerDecoderStack(config)
 
     def forward(self, input_ids, encoder_hidden_states, encoder_attention_mask=None, past_key_values=None):
-        offset = past_key_values.get_seq_length() if past_key_values is not None else 0
+        offset = cached_length(past_key_values)
         embeds = self.embed_tokens(input_ids) + self.embed_positions(input_ids.shape[1], offset)
         return self.stack(self.dropout(embeds), encoder_hidden_states, encoder_attention_mask, past_key_values)
 

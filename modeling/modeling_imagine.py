@@ -29,6 +29,7 @@ from transformers.utils import can_return_tuple
 
 from .configuration_imagine import ImagineConfig
 from .layers import (
+    cached_length,
     EmpatheticEncoderOutput,
     EmpatheticPreTrainedModel,
     EmpatheticSeq2SeqLMOutput,
@@ -165,7 +166,7 @@ class ImagineDecoder(nn.Module):
         self.stack = TransformerDecoderStack(config)
 
     def forward(self, input_ids, encoder_outputs: ImagineEncoderOutput, past_key_values=None):
-        offset = past_key_values.get_seq_length() if past_key_values is not None else 0
+        offset = cached_length(past_key_values)
         embeds = self.embed_tokens(input_ids)
         if offset == 0:  # the start position takes y*_0 = ê_emo
             first = self.emotion_input(encoder_outputs.emotion_logits).to(embeds.dtype)

@@ -24,6 +24,7 @@ from transformers.utils import can_return_tuple
 from .configuration_kemp import KempConfig
 from .graphs import CONCEPT_STATE, emotional_context_graph
 from .layers import (
+    cached_length,
     EmpatheticEncoderOutput,
     EmpatheticPreTrainedModel,
     EmpatheticSeq2SeqLMOutput,
@@ -160,13 +161,13 @@ class KempDecoder(nn.Module):
         self.layers = nn.ModuleList(KempDecoderLayer(config, i) for i in range(config.decoder_layers))
 
     def forward(self, input_ids, encoder_outputs: KempEncoderOutput, past_key_values=None):
-        offset = past_key_values.get_seq_length() if past_key_values is not None else 0
+        offset = cached_length(past_key_values)
         embeds = self.embed_tokens(input_ids)
         if self.emotion_input is not None and offset == 0:  # the start position takes y_0 = e'_p
             first = self.emotion_input(encoder_outputs.emotion_logits).to(embeds.dtype)
             embeds = torch.cat([first[:, None], embeds[:, 1:]], dim=1)
         hidden = self.dropout(embeds + self.embed_positions(input_ids.shape[1], offset))
-        is_causal, self_mask = causal_self_mask(input_ids.shape[1], offset, input_ids.device)
+        is_causal, self_mask = causal_self_mask(input_ids.shape[1], past_key_values, input_ids.device)
         graph_mask = padding_mask(encoder_outputs.vertex_mask)
         for layer in self.layers:
             hidden, weights = layer(

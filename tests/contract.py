@@ -144,3 +144,15 @@ def assert_resized_model_reloads(model, folder) -> None:
     assert state.keys() == reloaded.keys()
     for name, tensor in state.items():
         assert torch.equal(tensor, reloaded[name]), name
+
+
+def assert_static_cache_generates_as_the_dynamic_one(model, batch: dict) -> None:
+    """``generate(cache_implementation="static")`` (the route of compiled decoding) gives the dynamic cache's tokens,
+    greedy and beam search: the static cache's unfilled slots are masked."""
+    model.eval()
+    inputs = model_inputs(batch)
+    with torch.no_grad():
+        for beams in (1, 2):
+            dynamic = model.generate(**inputs, max_new_tokens=5, min_new_tokens=5, num_beams=beams)
+            static = model.generate(**inputs, max_new_tokens=5, min_new_tokens=5, num_beams=beams, cache_implementation="static")
+            assert torch.equal(dynamic, static), beams

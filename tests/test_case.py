@@ -332,13 +332,14 @@ def test_case_trains_bow_phase_first_and_saves_complete_checkpoints(tmp_path, ti
 
 
 def test_contract_half_precision_resize_and_missing_counts(featurizer, word_tokenizer, tmp_path):
-    from contract import assert_gradient_checkpointing_matches, assert_unsupported_outputs_are_refused, assert_missing_shared_embedding_is_reported_and_initialised, assert_return_dict_false_gives_the_tuple, assert_half_precision_loads_and_runs, assert_missing_token_frequency_loads_as_zeros, assert_resize_then_one_training_step
+    from contract import assert_gradient_checkpointing_matches, assert_unsupported_outputs_are_refused, assert_static_cache_generates_as_the_dynamic_one, assert_missing_shared_embedding_is_reported_and_initialised, assert_return_dict_false_gives_the_tuple, assert_half_precision_loads_and_runs, assert_missing_token_frequency_loads_as_zeros, assert_resize_then_one_training_step
 
     batch = _training_batch(featurizer)
     assert_half_precision_loads_and_runs(make_case(word_tokenizer), batch, tmp_path / "half")
     assert_return_dict_false_gives_the_tuple(make_case(word_tokenizer), batch)
     assert_gradient_checkpointing_matches(make_case(word_tokenizer), batch)
     assert_unsupported_outputs_are_refused(make_case(word_tokenizer), batch)
+    assert_static_cache_generates_as_the_dynamic_one(make_case(word_tokenizer), batch)
     assert_missing_shared_embedding_is_reported_and_initialised(make_case(word_tokenizer), batch, tmp_path / "no_embedding")
     assert_resize_then_one_training_step(make_case(word_tokenizer), batch)
     assert_missing_token_frequency_loads_as_zeros(make_case(word_tokenizer), tmp_path / "counts")

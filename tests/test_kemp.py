@@ -327,7 +327,7 @@ def test_one_at_a_time_reference_decoder_agrees_with_batched_greedy(featurizer, 
 
 
 def test_contract_half_precision_and_resize(featurizer, word_tokenizer, tmp_path):
-    from contract import assert_gradient_checkpointing_matches, assert_unsupported_outputs_are_refused, assert_missing_shared_embedding_is_reported_and_initialised, assert_return_dict_false_gives_the_tuple, assert_half_precision_loads_and_runs, assert_resize_then_one_training_step
+    from contract import assert_gradient_checkpointing_matches, assert_unsupported_outputs_are_refused, assert_static_cache_generates_as_the_dynamic_one, assert_missing_shared_embedding_is_reported_and_initialised, assert_return_dict_false_gives_the_tuple, assert_half_precision_loads_and_runs, assert_resize_then_one_training_step
 
     batch = featurizer.pad([featurizer.encode_graph(d)[0] for d in DIALOGUES])
     batch["labels"] = torch.tensor([[5, 6, 7, 3], [8, 3, -100, -100], [9, 10, 3, -100]])
@@ -336,5 +336,6 @@ def test_contract_half_precision_and_resize(featurizer, word_tokenizer, tmp_path
     assert_return_dict_false_gives_the_tuple(make_kemp(word_tokenizer), batch)
     assert_gradient_checkpointing_matches(make_kemp(word_tokenizer), batch)
     assert_unsupported_outputs_are_refused(make_kemp(word_tokenizer), batch)
+    assert_static_cache_generates_as_the_dynamic_one(make_kemp(word_tokenizer), batch)
     assert_missing_shared_embedding_is_reported_and_initialised(make_kemp(word_tokenizer), batch, tmp_path / "no_embedding")
     assert_resize_then_one_training_step(make_kemp(word_tokenizer), batch)

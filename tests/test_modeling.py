@@ -464,12 +464,13 @@ def test_generation_reuses_the_kv_cache_one_token_per_step(tiny_model):
 
 
 def test_contract_half_precision_and_resize(word_tokenizer, featurizer, sample_ed, tmp_path):
-    from contract import assert_gradient_checkpointing_matches, assert_unsupported_outputs_are_refused, assert_missing_shared_embedding_is_reported_and_initialised, assert_return_dict_false_gives_the_tuple, assert_half_precision_loads_and_runs, assert_resize_then_one_training_step
+    from contract import assert_gradient_checkpointing_matches, assert_unsupported_outputs_are_refused, assert_static_cache_generates_as_the_dynamic_one, assert_missing_shared_embedding_is_reported_and_initialised, assert_return_dict_false_gives_the_tuple, assert_half_precision_loads_and_runs, assert_resize_then_one_training_step
 
     batch = _training_batch(featurizer, sample_ed)
     assert_half_precision_loads_and_runs(make_tiny_model(word_tokenizer), batch, tmp_path)
     assert_return_dict_false_gives_the_tuple(make_tiny_model(word_tokenizer), batch)
     assert_gradient_checkpointing_matches(make_tiny_model(word_tokenizer), batch)
     assert_unsupported_outputs_are_refused(make_tiny_model(word_tokenizer), batch)
+    assert_static_cache_generates_as_the_dynamic_one(make_tiny_model(word_tokenizer), batch)
     assert_missing_shared_embedding_is_reported_and_initialised(make_tiny_model(word_tokenizer), batch, tmp_path / "no_embedding")
     assert_resize_then_one_training_step(make_tiny_model(word_tokenizer, tie_word_embeddings=False, output_bias=True), batch)
