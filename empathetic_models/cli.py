@@ -402,7 +402,9 @@ def cmd_curves(args: argparse.Namespace) -> int:
         if not sep:
             raise ValueError(f"{item!r}: give each run as LABEL=PATH (a training output folder or a results JSON)")
         sources[label] = path
-    comparison = compare_learning_curves(sources, metric=args.metric)
+    from .provenance import provenance
+
+    comparison = {**provenance("empathetic-models"), **compare_learning_curves(sources, metric=args.metric)}  # how it was made
     if args.note:
         comparison["note"] = args.note
     out = Path(args.output)

@@ -328,7 +328,8 @@ def _fake_run(folder: Path, ppls: dict[int, float], embedding_init: str) -> Path
     best = min(ppls, key=ppls.get)
     (folder / "trainer_state.json").write_text(json.dumps({"log_history": history, "best_global_step": best, "best_metric": ppls[best]}))
     (folder / "run_info.json").write_text(json.dumps({"command": f"train --embeddings {embedding_init}", "commit": "abc1234",
-                                                      "embedding_init": embedding_init, "selection_metric": "eval_ppl"}))  # fmt: skip
+                                                      "embedding_init": embedding_init, "selection_metric": "eval_ppl",
+                                                      "data_source": "ed", "split_style": "paper"}))  # fmt: skip
     return folder
 
 
@@ -346,6 +347,7 @@ def test_curves_compares_runs_at_the_steps_all_evaluated(tmp_path):
     assert comparison["best_within_budget"] == "glove"
     assert comparison["variants"]["glove"]["lowest_eval_ppl"] == 44.0 and comparison["variants"]["glove"]["lowest_eval_ppl_step"] == 10000
     assert comparison["variants"]["random"]["commit"] == "abc1234" and comparison["note"] == "8k budget"
+    assert comparison["split"] == "valid" and comparison["variants"]["random"]["split_style"] == "paper"
     table = out.with_suffix(".md").read_text()
     assert "| 6000 | 51.00 | **50.00** |" not in table and "| 8000 | **48.00** | **49.50** |" in table
     assert out.with_suffix(".svg").read_text().count("<polyline") == 2

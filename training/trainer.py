@@ -32,10 +32,11 @@ from transformers import Seq2SeqTrainer, Trainer
 from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
+from empathetic_models.checkpoints import WEIGHT_FILES
+
 logger = logging.getLogger(__name__)
 
 STAGING_DIR = ".staging"  # checkpoints are written here, then renamed into the output folder
-WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
 _CHECKPOINT = re.compile(rf"^{PREFIX_CHECKPOINT_DIR}-(\d+)$")
 
 

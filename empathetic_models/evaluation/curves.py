@@ -108,7 +108,8 @@ def _curve_source(path: Path) -> dict:
         record = {k: info.get(k) for k in ("learning_curve", "best_eval_step", "best_eval_metric", "selection_metric")}
     else:
         raise FileNotFoundError(f"{path}: neither a training output folder nor a results JSON")
-    record.update({k: info.get(k) for k in ("command", "commit", "hardware", "embedding_init", "model_type") if info.get(k)})
+    record.update({k: info.get(k) for k in ("command", "commit", "hardware", "embedding_init", "model_type", "data_source", "split_style")
+                   if info.get(k)})  # fmt: skip
     return record
 
 
@@ -129,7 +130,7 @@ def compare_learning_curves(sources: Mapping[str, str | Path], metric: str = "ev
     by_step = [{"step": step, **{label: next(p[metric] for p in v["learning_curve"] if p["step"] == step)
                                  for label, v in variants.items()}} for step in sorted(shared)]  # fmt: skip
     best_at_budget = {label: min(row[label] for row in by_step) for label in variants} if by_step else {}
-    return {"metric": metric, "budget_steps": max(shared) if shared else None, "variants": variants, "by_step": by_step,
+    return {"metric": metric, "split": "valid", "budget_steps": max(shared) if shared else None, "variants": variants, "by_step": by_step,
             f"lowest_{metric}_within_budget": best_at_budget,
             "best_within_budget": min(best_at_budget, key=best_at_budget.get) if best_at_budget else None}  # fmt: skip
 
