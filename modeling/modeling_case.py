@@ -20,9 +20,9 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
-from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 from transformers.generation import GenerationMixin
+from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.utils import can_return_tuple
 
 from .configuration_case import CaseConfig
@@ -35,7 +35,6 @@ from .graphs import (
     emotional_context_graph,
 )
 from .layers import (
-    cached_length,
     EmpatheticEncoderOutput,
     EmpatheticPreTrainedModel,
     EmpatheticSeq2SeqLMOutput,
@@ -45,6 +44,7 @@ from .layers import (
     ScaledWordEmbedding,
     SinusoidalPositions,
     TransformerEncoderStack,
+    cached_length,
     causal_self_mask,
     face_weights,
     padding_mask,

@@ -17,14 +17,13 @@ from types import SimpleNamespace
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 from transformers.generation import GenerationMixin
+from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.utils import can_return_tuple
 
 from .configuration_emocause import EmoCauseConfig
 from .layers import (
-    cached_length,
     EmpatheticEncoderOutput,
     EmpatheticPreTrainedModel,
     EmpatheticSeq2SeqLMOutput,
@@ -34,6 +33,7 @@ from .layers import (
     ScaledWordEmbedding,
     SinusoidalPositions,
     TransformerEncoderStack,
+    cached_length,
     causal_self_mask,
     explicit_attention,
     padding_mask,

@@ -16,7 +16,6 @@ from transformers.utils import can_return_tuple
 
 from .configuration_empathetic_transformer import EmpatheticTransformerConfig
 from .layers import (
-    cached_length,
     EmpatheticEncoderOutput,
     EmpatheticPreTrainedModel,
     EmpatheticSeq2SeqLMOutput,
@@ -25,6 +24,7 @@ from .layers import (
     SinusoidalPositions,
     TransformerDecoderStack,
     TransformerEncoderStack,
+    cached_length,
     shift_tokens_right,
 )
 

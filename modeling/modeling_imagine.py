@@ -29,7 +29,6 @@ from transformers.utils import can_return_tuple
 
 from .configuration_imagine import ImagineConfig
 from .layers import (
-    cached_length,
     EmpatheticEncoderOutput,
     EmpatheticPreTrainedModel,
     EmpatheticSeq2SeqLMOutput,
@@ -38,6 +37,7 @@ from .layers import (
     SinusoidalPositions,
     TransformerDecoderStack,
     TransformerEncoderStack,
+    cached_length,
     face_weights,
     shift_tokens_right,
 )

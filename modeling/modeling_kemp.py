@@ -16,15 +16,14 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 from transformers.generation import GenerationMixin
+from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.utils import can_return_tuple
 
 from .configuration_kemp import KempConfig
 from .graphs import CONCEPT_STATE, emotional_context_graph
 from .layers import (
-    cached_length,
     EmpatheticEncoderOutput,
     EmpatheticPreTrainedModel,
     EmpatheticSeq2SeqLMOutput,
@@ -34,10 +33,12 @@ from .layers import (
     ScaledWordEmbedding,
     SinusoidalPositions,
     TransformerEncoderStack,
+    cached_length,
     causal_self_mask,
     padding_mask,
     shift_tokens_right,
 )
+
 
 @dataclass
 class KempEncoderOutput(EmpatheticEncoderOutput):
