@@ -33,6 +33,8 @@ class EmpatheticTransformerConfig(PreTrainedConfig):
     dropout: float = 0.0  # residual/FFN dropout; MoEL-style baselines use none
     attention_dropout: float = 0.0
     embedding_dropout: float = 0.0
+    # dropout on the emotion classifier's input (Multi-TRS's [CLS] state, KEMP's c_e); the officials have none
+    classifier_dropout: float = 0.0
     max_position_embeddings: int = 1000  # sinusoidal positions; longer histories are truncated by the featurizer
     scale_embedding: bool = True  # word embeddings × sqrt(d_model), initialised N(0, d_model^-0.5)
     num_dialogue_states: int = 2  # speaker and listener embeddings added to every context token

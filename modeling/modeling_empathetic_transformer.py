@@ -138,6 +138,7 @@ class EmpatheticTransformerForConditionalGeneration(EmpatheticTransformerPreTrai
         self.model = EmpatheticTransformerModel(config)
         self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=config.output_bias)
         self.emotion_head = nn.Linear(config.d_model, config.num_labels) if config.use_emotion_classifier else None
+        self.classifier_dropout = nn.Dropout(config.classifier_dropout)
         self.post_init()
         self.generation_config.max_new_tokens = 30  # the papers decode at most 30 steps, greedily
 
@@ -174,7 +175,7 @@ class EmpatheticTransformerForConditionalGeneration(EmpatheticTransformerPreTrai
         )  # fmt: skip
         emotion_logits = None
         if self.emotion_head is not None:
-            emotion_logits = self.emotion_head(outputs.encoder_last_hidden_state[:, 0])  # (B, E) from [CLS]
+            emotion_logits = self.emotion_head(self.classifier_dropout(outputs.encoder_last_hidden_state[:, 0]))  # (B, E) from [CLS]
 
         loss = generation_loss = emotion_loss = logits = None
         if labels is not None and self.training:

@@ -85,6 +85,7 @@ class KempEncoder(nn.Module):
         )  # W_q, W_k, W_v of eqs. 3–4
         self.stack = TransformerEncoderStack(config)  # eqs. 5–6
         self.emotion_head = nn.Linear(config.d_model, config.num_labels, bias=False)  # W_e of eq. 8
+        self.classifier_dropout = nn.Dropout(config.classifier_dropout)
 
     def forward(
         self,
@@ -116,7 +117,7 @@ class KempEncoder(nn.Module):
             vertex_ids=input_ids,
             emotion_intensity=intensity,
             emotion_context=emotion_context,
-            emotion_logits=self.emotion_head(emotion_context),  # e_p, eq. 8
+            emotion_logits=self.emotion_head(self.classifier_dropout(emotion_context)),  # e_p, eq. 8
         )
 
 
