@@ -18,7 +18,7 @@ from . import MODEL_TYPES
 from .checkpoints import check_checkpoint_folder
 from .data import describe_split, validate_dialogue
 from .evaluation import METRIC_VERSION, compute_text_metrics, emotion_accuracy, perplexity
-from .featurization import featurizer_for
+from .featurization import Featurizer
 from .generation import generate_with_emotion
 
 logger = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def load_checkpoint(path: str | Path, device: str | None = None, **featurizer_kw
         raise ValueError(f"{path}: tokenizer has {len(tokenizer)} tokens but the model expects {model.config.vocab_size}")
     model.to(device or ("cuda" if torch.cuda.is_available() else "cpu")).eval()
     featurizer_kwargs.setdefault("max_source_length", min(512, model.config.max_position_embeddings))
-    return model, tokenizer, featurizer_for(model.config.model_type, tokenizer, checkpoint=path, **featurizer_kwargs)
+    return model, tokenizer, Featurizer.from_pretrained(path, tokenizer, **featurizer_kwargs)
 
 
 def warn_truncated(featurizer, dialogues: Sequence[Sequence[str]]) -> list[int]:
@@ -66,18 +66,29 @@ def _batches(order: list[int], batch_size: int):
 
 
 @torch.inference_mode()
+def perceived_emotions(model: PreTrainedModel, featurizer, dialogues: Sequence[Sequence[str]]) -> list[int]:
+    """The emotion label ids the model's encoder predicts for dialogues, for featurizers whose annotation reads the
+    emotion (IMAGINE's causes, imagine.txt §3.1.2): one forward pass on :meth:`~Featurizer.perception_inputs`."""
+    inputs = {k: v.to(model.device) for k, v in featurizer.perception_inputs(dialogues).items()}
+    start = torch.full((len(dialogues), 1), model.config.decoder_start_token_id, device=model.device)
+    return model(**inputs, decoder_input_ids=start, use_cache=False).emotion_logits.argmax(-1).tolist()
+
+
+@torch.inference_mode()
 def generate_responses(
     model: PreTrainedModel,
     featurizer,
     dialogues: Sequence[Sequence[str]],
     batch_size: int = 64,
     progress: bool = True,
+    examples: dict[str, list] | None = None,
     **generate_kwargs,
 ) -> tuple[list[str], list[str | None]]:
     """Responses and predicted emotion labels for user dialogues (each a list of utterances, last = speaker).
 
     Dialogues are validated, sorted by length and generated in batches with the model's generation config
-    (``generate_kwargs`` override it).
+    (``generate_kwargs`` override it). ``examples``: the annotated columns of the same dialogues (an ED split
+    after :meth:`~Featurizer.annotate`), used as they are; otherwise the featurizer annotates each batch.
     """
     dialogues = [validate_dialogue(d) for d in dialogues]
     warn_truncated(featurizer, dialogues)
@@ -87,7 +98,11 @@ def generate_responses(
     emotions: list[str | None] = [None] * len(dialogues)
     id2label = model.config.id2label
     for index in tqdm(list(_batches(order, batch_size)), desc="generating", disable=not progress):
-        inputs = featurizer.encode_dialogues([dialogues[i] for i in index])
+        if examples is not None:
+            inputs = featurizer.encode_examples({k: [column[i] for i in index] for k, column in examples.items()})
+        else:
+            batch = [dialogues[i] for i in index]
+            inputs = featurizer.encode_dialogues(batch, perceived_emotions(model, featurizer, batch) if featurizer.needs_emotion else None)
         inputs = {k: v.to(model.device) for k, v in inputs.items()}
         sequences, emotion_logits = generate_with_emotion(model, inputs, **generate_kwargs)
         texts = featurizer.tokenizer.batch_decode(sequences, skip_special_tokens=True)
@@ -126,12 +141,15 @@ def evaluate_model(
     batch_size: int = 64,
     model_name_or_path: str = "",
     progress: bool = True,
+    cache_dir: str | Path | None = None,
     **generate_kwargs,
 ) -> tuple[dict, list[dict]]:
-    """Score and generate on an ED split: (results dict as in ``evaluation``'s schema, per-example rows)."""
-    nlls, predicted = score_references(model, featurizer, dataset, batch_size, progress)
+    """Score and generate on an ED split: (results dict as in ``evaluation``'s schema, per-example rows). The split
+    gets the model's knowledge as training did (:meth:`~Featurizer.annotate`, cached under ``cache_dir``)."""
+    annotated = featurizer.annotate(dataset, cache_dir)
+    nlls, predicted = score_references(model, featurizer, annotated, batch_size, progress)
     start = time.perf_counter()
-    responses, _ = generate_responses(model, featurizer, list(dataset["context"]), batch_size, progress, **generate_kwargs)
+    responses, _ = generate_responses(model, featurizer, list(dataset["context"]), batch_size, progress, examples=annotated.to_dict(), **generate_kwargs)
     generate_seconds = time.perf_counter() - start
     metrics = {"ppl": perplexity(nlls), **compute_text_metrics(responses, list(dataset["target"]))}
     if predicted[0] >= 0:

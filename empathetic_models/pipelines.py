@@ -19,9 +19,9 @@ from transformers import AutoModelForSeq2SeqLM, GenerationConfig, Pipeline
 from transformers.pipelines import PIPELINE_REGISTRY
 
 from .data import DataError, validate_dialogue
-from .featurization import featurizer_for
+from .featurization import Featurizer
 from .generation import generate_with_emotion
-from .inference import warn_truncated
+from .inference import perceived_emotions, warn_truncated
 
 TASK = "empathetic-response"
 # every parameter generate() takes through a GenerationConfig, plus a GenerationConfig itself
@@ -47,9 +47,9 @@ class EmpatheticResponsePipeline(Pipeline):
         if self.tokenizer is None:
             raise ValueError("the empathetic-response pipeline needs the checkpoint's tokenizer")
         limit = min(512, self.model.config.max_position_embeddings)
-        self.featurizer = featurizer_for(
-            self.model.config.model_type, self.tokenizer, checkpoint=self.model.name_or_path or None, max_source_length=limit
-        )  # the checkpoint may hold more than the tokenizer (KEMP's retrieval table)
+        self.featurizer = Featurizer.from_pretrained(
+            self.model.name_or_path, self.tokenizer, max_source_length=limit
+        )  # the checkpoint may hold more than the tokenizer (KEMP's retrieval table, CASE's commonsense, IMAGINE's detector)
         self._sanitize_parameters(**self._generate_kwargs)  # generation parameters given at construction
 
     def _sanitize_parameters(self, **kwargs):
@@ -81,7 +81,8 @@ class EmpatheticResponsePipeline(Pipeline):
         # (1, length) tensors; transformers' collate pads batches with 0, our pad id, listener-free state and mask
         dialogue = validate_dialogue(dialogue)
         warn_truncated(self.featurizer, [dialogue])
-        return self.featurizer.encode_dialogues([dialogue])
+        emotions = perceived_emotions(self.model, self.featurizer, [dialogue]) if self.featurizer.needs_emotion else None
+        return self.featurizer.encode_dialogues([dialogue], emotions)
 
     def _forward(self, model_inputs, **generate_kwargs):
         generate_kwargs = self._prepare_generate_kwargs(generate_kwargs)

@@ -11,6 +11,7 @@ featurizer was given.
 from __future__ import annotations
 
 import json
+import logging
 import random
 import zlib
 from collections import Counter
@@ -19,13 +20,14 @@ from pathlib import Path
 
 import torch
 from transformers import PreTrainedTokenizerBase
-from transformers.utils import cached_file
 
+from .featurization import Featurizer, MissingResourceError, _commonsense, _load_commonsense, _locator, _save_commonsense, knowledge_cache, register_featurizer
 from .knowledge.commonsense import ENTITY_RELATIONS, SOCIAL_RELATIONS
 from .knowledge.entity_scorer import linearize
 
-NEC_FILE = "nec_featurizer.json"
+NEC_FILE = "nec_featurizer.json"  # NEC's settings before featurizer_config.json
 RELEVANCE_PROMPT = "The following knowledge facts are highly relevant to the left query:"  # P_r of eq. 3
+logger = logging.getLogger(__name__)
 DIFF_EMOTION, HIGH_FREQUENCY = 0, 3  # indices into modeling.configuration_nec.NEGATIVE_SOURCES
 
 
@@ -33,7 +35,8 @@ def _pad(rows: list[list[int]], width: int, value: int) -> list[list[int]]:
     return [row + [value] * (width - len(row)) for row in rows]
 
 
-class NecFeaturizer:
+@register_featurizer("nec")
+class NecFeaturizer(Featurizer):
     """Features of NEC (see the module docstring). ``selector`` is a
     :class:`~empathetic_models.knowledge.SentenceEncoder` (the paper: MPNet, all-mpnet-base-v2; offline also
     all-MiniLM-L6-v2); it picks K_S (eqs. 6–7). K_E = the top ``entity_triples`` entity triples by the paper's
@@ -48,7 +51,6 @@ class NecFeaturizer:
         selector=None,
         scorer=None,
         commonsense=None,
-        commonsense_spec: dict | None = None,
         entity_triples: int = 3,
         use_entity_knowledge: bool = True,
         high_frequency: Sequence[str] = (),
@@ -58,13 +60,39 @@ class NecFeaturizer:
         max_target_length: int = 64,
         max_knowledge_length: int = 32,
     ):
-        self.tokenizer, self.selector, self.scorer = tokenizer, selector, scorer
-        self.commonsense, self.commonsense_spec = commonsense, commonsense_spec
+        super().__init__(tokenizer, max_source_length, max_target_length)
+        self.selector, self.scorer, self.commonsense = selector, scorer, commonsense
         self.entity_triples, self.use_entity_knowledge = entity_triples, use_entity_knowledge
         self.high_frequency, self.emotion_responses, self.diff_emotion = list(high_frequency), emotion_responses or {}, diff_emotion
-        self.max_source_length, self.max_target_length, self.max_knowledge_length = max_source_length, max_target_length, max_knowledge_length
-        self.pad_id = tokenizer.pad_token_id
+        self.max_knowledge_length = max_knowledge_length
         self.separator = tokenizer.sep_token or tokenizer.eos_token
+
+    @classmethod
+    def from_arguments(cls, tokenizer, config, arguments, **settings):
+        from .knowledge.entity_scorer import EntityKnowledgeScorer
+        from .knowledge.sentence_encoder import SentenceEncoder
+
+        if not (arguments.comet or (arguments.atomic and arguments.conceptnet)):
+            raise MissingResourceError("nec needs commonsense: --comet a COMET-ATOMIC2020 checkpoint, or --atomic ATOMIC tuples and --conceptnet")
+        scorer = EntityKnowledgeScorer.from_pretrained(arguments.entity_scorer) if arguments.entity_scorer else None
+        return cls(tokenizer, selector=SentenceEncoder.from_pretrained(arguments.commonsense_encoder), scorer=scorer,
+                   commonsense=_commonsense(arguments, "nec"), use_entity_knowledge=config.use_entity_knowledge, **settings)  # fmt: skip
+
+    def fit(self, train) -> NecFeaturizer:
+        return self.fit_negatives(train)
+
+    def annotate(self, dataset, cache_dir=None, num_proc=None):
+        from .knowledge.commonsense_annotation import annotate_commonsense
+
+        if self.commonsense is None:
+            raise MissingResourceError("NEC needs its commonsense source (commonsense=...) to annotate a dataset")
+        return annotate_commonsense(dataset, self.commonsense, "nec", knowledge_cache(cache_dir, "commonsense"))
+
+    def describe(self) -> str:
+        k_e = f"K_E by the scorer {self.scorer.name}" if self.scorer is not None else "K_E by the same cosine"
+        commonsense = self.commonsense.name if self.commonsense is not None else "none"
+        selector = self.selector.name if self.selector is not None else "all-MiniLM-L6-v2 (default)"
+        return f"commonsense: {commonsense}; K_S by cosine under {selector}; {k_e}"
 
     def fit_negatives(self, train, high_frequency: int = 3, per_emotion: int = 2000) -> NecFeaturizer:
         """H = the ``high_frequency`` most frequent training responses; a pool of up to ``per_emotion`` responses
@@ -82,7 +110,7 @@ class NecFeaturizer:
 
     # --- knowledge -------------------------------------------------------------------------------------------
 
-    def _commonsense(self, batch: dict[str, list]) -> dict[str, list]:
+    def annotate_batch(self, batch: dict[str, list]) -> dict[str, list]:
         if all(f"nec_{r}" in batch for r in SOCIAL_RELATIONS) and "nec_entity_knowledge" in batch:
             return batch
         if self.commonsense is None:
@@ -153,7 +181,7 @@ class NecFeaturizer:
 
     def __call__(self, batch: dict[str, list]) -> dict[str, list]:
         """Batched ``Dataset.map`` function over response examples (with the ``nec_*`` commonsense columns)."""
-        batch = self._commonsense(batch)
+        batch = self.annotate_batch(batch)
         histories = [" ".join(context) for context in batch["context"]]
         social = {r: batch[f"nec_{r}"] for r in SOCIAL_RELATIONS}
         triples = [[t for t in row if t["relation"] in ENTITY_RELATIONS] for row in batch["nec_entity_knowledge"]]
@@ -192,43 +220,49 @@ class NecFeaturizer:
             batch["negative_sources"] = torch.tensor([f["negative_sources"] + [-1] * (c - len(f["negative_sources"])) for f in features])
         return batch
 
-    def encode_dialogues(self, dialogues: Sequence[Sequence[str]]) -> dict[str, torch.Tensor]:
-        """Batch of validated user dialogues (lists of utterances, last = speaker) → model inputs."""
-        columns = self({"context": [list(d) for d in dialogues]})
-        return self.pad([dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)])
-
     # --- checkpoints -----------------------------------------------------------------------------------------
 
-    def save_pretrained(self, folder: str | Path) -> None:
-        """``nec_featurizer.json``: settings, the selector's name, the commonsense source, H (not the D pool)."""
-        blob = {
-            "entity_triples": self.entity_triples, "use_entity_knowledge": self.use_entity_knowledge,
-            "max_source_length": self.max_source_length, "max_target_length": self.max_target_length,
-            "max_knowledge_length": self.max_knowledge_length, "selector": None if self.selector is None else self.selector.name,
-            "entity_scorer": None if self.scorer is None else self.scorer.name,
-            "commonsense": self.commonsense_spec, "high_frequency": self.high_frequency,
-        }  # fmt: skip
-        (Path(folder) / NEC_FILE).write_text(json.dumps(blob, indent=2) + "\n")
+    def settings(self) -> dict:
+        return {**super().settings(), "entity_triples": self.entity_triples, "use_entity_knowledge": self.use_entity_knowledge,
+                "max_knowledge_length": self.max_knowledge_length, "high_frequency": self.high_frequency}  # fmt: skip
+
+    def save_resources(self, folder: Path) -> dict:
+        """The commonsense (ATOMIC tuples / ConceptNet edges; COMET by name) and the entity scorer travel with the
+        checkpoint; the selector, a public sentence encoder, is referenced by name; the D pool is training-only."""
+        resources = {"commonsense": _save_commonsense(self.commonsense, folder), "selector": None if self.selector is None else self.selector.name}
+        if self.scorer is not None:
+            self.scorer.save_pretrained(folder / "entity_scorer")
+            resources["entity_scorer"] = "entity_scorer"
+        return resources
 
     @classmethod
-    def from_checkpoint(cls, tokenizer: PreTrainedTokenizerBase, checkpoint: str | Path, **kwargs) -> NecFeaturizer:
-        path = Path(checkpoint) / NEC_FILE if Path(checkpoint).is_dir() else cached_file(str(checkpoint), NEC_FILE, _raise_exceptions_for_missing_entries=False)
-        saved = json.loads(Path(path).read_text()) if path and Path(path).is_file() else {}
-        selector_name, spec, scorer_name = saved.pop("selector", None), saved.pop("commonsense", None), saved.pop("entity_scorer", None)
-        settings = {**saved, **kwargs}
-        if "scorer" not in settings and scorer_name:
-            from .knowledge.entity_scorer import EntityKnowledgeScorer
+    def load_resources(cls, resources, checkpoint, locate):
+        from .knowledge.entity_scorer import EntityKnowledgeScorer
+        from .knowledge.sentence_encoder import SentenceEncoder, default_encoder_path
 
-            settings["scorer"] = EntityKnowledgeScorer.from_pretrained(scorer_name)
-        if "selector" not in settings and selector_name:
-            from .knowledge.sentence_encoder import SentenceEncoder
+        loaded = {"commonsense": _load_commonsense(resources.get("commonsense"), locate)}
+        if resources.get("entity_scorer"):
+            local = Path(checkpoint).is_dir()
+            loaded["scorer"] = EntityKnowledgeScorer.from_pretrained(Path(checkpoint) / resources["entity_scorer"] if local else checkpoint,
+                                                                     subfolder="" if local else resources["entity_scorer"])  # fmt: skip
+        if name := resources.get("selector"):
+            if not Path(name).exists() and Path(default_encoder_path()).name == Path(name).name:
+                name = default_encoder_path()  # the PyPI copy of all-MiniLM-L6-v2, installed at another path here
+            loaded["selector"] = SentenceEncoder.from_pretrained(name)
+        return loaded
 
-            settings["selector"] = SentenceEncoder.from_pretrained(selector_name)
-        if "commonsense" not in settings and spec:
-            from .knowledge.commonsense import offline_commonsense
-
-            settings["commonsense"], settings["commonsense_spec"] = offline_commonsense(**spec), spec
-        return cls(tokenizer, **settings)
+    @classmethod
+    def legacy_config(cls, checkpoint):
+        """``nec_featurizer.json`` of older checkpoints: settings and the selector / scorer names."""
+        try:
+            saved = json.loads(_locator(checkpoint)(NEC_FILE).read_text())
+        except FileNotFoundError:
+            return {"settings": {}, "resources": {}}
+        resources = {"selector": saved.pop("selector", None), "commonsense": None}
+        scorer, spec = saved.pop("entity_scorer", None), saved.pop("commonsense", None)
+        if scorer or spec:
+            logger.warning("%s predates saved NEC resources: its scorer / commonsense (%s, %s) are not restored", checkpoint, scorer, spec)
+        return {"settings": saved, "resources": resources}
 
 
 __all__ = ["NEC_FILE", "RELEVANCE_PROMPT", "NecFeaturizer"]

@@ -13,7 +13,8 @@ from conftest import TINY_CONFIG
 from transformers import AutoConfig, AutoModelForSeq2SeqLM
 
 from empathetic_models.data import load_empathetic_dialogues
-from empathetic_models.featurization import COMMONSENSE_FILE, CaseFeaturizer, featurizer_for
+from empathetic_models.featurization import FEATURIZER_CONFIG, CaseFeaturizer, featurizer_for
+from empathetic_models.knowledge.commonsense import ATOMIC_FILE
 from empathetic_models.inference import generate_responses, load_checkpoint
 from empathetic_models.knowledge import KNOWLEDGE_FILE, AtomicRetriever, ConceptIndex, ConceptRetriever, Edge, SentenceEncoder, VADLexicon
 from empathetic_models.knowledge.retrieval import RetrievalConfig
@@ -272,25 +273,25 @@ def checkpoint(tmp_path_factory, word_tokenizer, featurizer):
     model.token_frequency += torch.arange(model.config.vocab_size, dtype=torch.float)  # a non-trivial saved buffer
     model.save_pretrained(folder)
     word_tokenizer.save_pretrained(folder)
-    featurizer.commonsense_spec = {"atomic": ["/nonexistent/atomic.tsv"]}  # not reachable: loading must warn, not fail
     featurizer.save_pretrained(folder)
-    featurizer.commonsense_spec = None
     return folder
 
 
-def test_save_load_round_trip_keeps_weights_buffers_and_featurizer_settings(checkpoint, featurizer, word_tokenizer, caplog):
+def test_save_load_round_trip_keeps_weights_buffers_and_featurizer_settings(checkpoint, featurizer, word_tokenizer):
     reference = make_case(word_tokenizer)
     model = AutoModelForSeq2SeqLM.from_pretrained(checkpoint).eval()
     assert torch.equal(model.token_frequency, torch.arange(model.config.vocab_size, dtype=torch.float))
     batch = featurizer.encode_dialogues(DIALOGUES)
     with torch.no_grad():
         assert torch.equal(model.generate(**batch, max_new_tokens=5), reference.generate(**batch, max_new_tokens=5))
-    assert (checkpoint / KNOWLEDGE_FILE).is_file() and (checkpoint / COMMONSENSE_FILE).is_file()
+    assert (checkpoint / KNOWLEDGE_FILE).is_file() and (checkpoint / FEATURIZER_CONFIG).is_file()
+    assert (checkpoint / "commonsense" / ATOMIC_FILE).is_file()  # the commonsense travels with the checkpoint
     loaded = featurizer_for("case", word_tokenizer, checkpoint=checkpoint)
-    assert (loaded.max_concepts, loaded.inferences_per_relation) == (2, 2) and loaded.commonsense is None
-    assert "unavailable here" in caplog.text
+    assert (loaded.max_concepts, loaded.inferences_per_relation) == (2, 2)
+    assert loaded.commonsense.fingerprint() == featurizer.commonsense.fingerprint()
+    served = loaded.encode_dialogues(DIALOGUES)
+    assert served.keys() == batch.keys() and all(torch.equal(served[k], batch[k]) for k in batch)
     _, _, from_folder = load_checkpoint(str(checkpoint), "cpu")
-    from_folder.commonsense = featurizer.commonsense  # the source a user points the featurizer at
     responses, emotions = generate_responses(model, from_folder, DIALOGUES, batch_size=2, progress=False, max_new_tokens=5)
     assert len(responses) == 3 and all(e in model.config.label2id for e in emotions)
 
@@ -325,10 +326,15 @@ def test_case_trains_bow_phase_first_and_saves_complete_checkpoints(tmp_path, ti
     assert "generation_loss" not in logs[0] and logs[0]["loss"] == pytest.approx(logs[0]["bow_loss"], abs=1e-3)  # phase 1
     assert {"generation_loss", "diversity_loss", "fine_loss"} <= logs[-1].keys()
     for folder in (out, out / "checkpoint-4"):
-        assert (folder / KNOWLEDGE_FILE).is_file() and json.loads((folder / COMMONSENSE_FILE).read_text())["commonsense"]["atomic"] == [str(atomic)]
+        assert (folder / KNOWLEDGE_FILE).is_file() and (folder / "commonsense" / ATOMIC_FILE).is_file()
+        assert json.loads((folder / FEATURIZER_CONFIG).read_text())["resources"]["commonsense"]["kind"] == "router"
     results = json.loads((out / "results" / "test_results.json").read_text())
     assert results["model_type"] == "case" and results["num_examples"] == 6
     assert "CASE" in (out / "README.md").read_text()
+    atomic.rename(tmp_path / "moved.tsv")  # the training resources gone: the saved folder still serves
+    model, _, featurizer = load_checkpoint(str(out), "cpu")
+    responses, _ = generate_responses(model, featurizer, DIALOGUES[:2], progress=False, max_new_tokens=4)
+    assert len(responses) == 2
 
 
 def test_contract_half_precision_resize_and_missing_counts(featurizer, word_tokenizer, tmp_path):

@@ -22,7 +22,7 @@ from test_case import (
 from transformers import AutoModelForSeq2SeqLM, BlenderbotSmallConfig, BlenderbotSmallForConditionalGeneration, PreTrainedTokenizerFast
 
 from empathetic_models.data import load_empathetic_dialogues
-from empathetic_models.featurization import COMMONSENSE_FILE, CaseBlenderbotFeaturizer, featurizer_for
+from empathetic_models.featurization import FEATURIZER_CONFIG, CaseBlenderbotFeaturizer, featurizer_for
 from empathetic_models.inference import generate_responses, load_checkpoint
 from empathetic_models.knowledge import KNOWLEDGE_FILE, AtomicRetriever, ConceptIndex, ConceptRetriever, Edge, SentenceEncoder, VADLexicon
 from empathetic_models.knowledge.retrieval import RetrievalConfig
@@ -204,11 +204,12 @@ def test_save_load_round_trip(checkpoint, blenderbot, featurizer, tokenizer):
     batch = featurizer.encode_dialogues(DIALOGUES)
     with torch.no_grad():
         assert torch.equal(model.generate(**batch, max_new_tokens=5), reference.generate(**batch, max_new_tokens=5))
-    assert (checkpoint / KNOWLEDGE_FILE).is_file() and (checkpoint / COMMONSENSE_FILE).is_file()
+    assert (checkpoint / KNOWLEDGE_FILE).is_file() and (checkpoint / FEATURIZER_CONFIG).is_file()
     loaded = featurizer_for("case_blenderbot", tokenizer, checkpoint=checkpoint)
     assert isinstance(loaded, CaseBlenderbotFeaturizer) and loaded.max_concepts == 3
+    served = loaded.encode_dialogues(DIALOGUES)  # the saved commonsense gives the same inputs
+    assert served.keys() == batch.keys() and all(torch.equal(served[k], batch[k]) for k in batch)
     _, _, from_folder = load_checkpoint(str(checkpoint), "cpu")
-    from_folder.commonsense = featurizer.commonsense
     responses, emotions = generate_responses(model, from_folder, DIALOGUES, batch_size=2, progress=False, max_new_tokens=5)
     assert len(responses) == 3 and all(e in model.config.label2id for e in emotions)
 
@@ -241,7 +242,7 @@ def test_case_blenderbot_trains_from_a_backbone_and_saves_complete_checkpoints(t
     logs = [h for h in json.loads((out / "trainer_state.json").read_text())["log_history"] if "loss" in h]
     assert "generation_loss" not in logs[0] and {"generation_loss", "fine_loss"} <= logs[-1].keys()
     for folder in (out, out / "checkpoint-3"):
-        assert (folder / KNOWLEDGE_FILE).is_file() and (folder / COMMONSENSE_FILE).is_file()
+        assert (folder / KNOWLEDGE_FILE).is_file() and (folder / FEATURIZER_CONFIG).is_file() and (folder / "commonsense").is_dir()
     reloaded = AutoModelForSeq2SeqLM.from_pretrained(out)
     assert reloaded.config.model_type == "case_blenderbot"
     results = json.loads((out / "results" / "test_results.json").read_text())

@@ -43,6 +43,28 @@ def featurizer(word_tokenizer):
     return ImagineFeaturizer(word_tokenizer, inferences_per_relation=2, max_source_length=64)
 
 
+@pytest.fixture(scope="module")
+def resources(tmp_path_factory, tiny_cause_encoder):
+    """ATOMIC tuples and ConceptNet edges (the eleven relations IMAGINE asks), as training reads them."""
+    folder = tmp_path_factory.mktemp("imagine_resources")
+    social = {"xReact": "sad", "xIntent": "to play", "xNeed": "a leash", "xWant": "a new dog", "xEffect": "cries", "xAttr": "caring"}
+    (folder / "atomic.tsv").write_text("".join(f"PersonX loses PersonX's dog\t{r}\t{t}\n" for r, t in social.items()))
+    physical = {"HasProperty": "loyal", "CapableOf": "bark", "Desires": "food", "Causes": "joy", "MotivatedByGoal": "company"}
+    (folder / "cn4.tsv").write_text("head\trelation\ttail\tscore\tfreq\n" + "".join(f"dog\t{r}\t{t}\t2\t5\n" for r, t in physical.items()))
+    return {"atomic": [str(folder / "atomic.tsv")], "conceptnet": str(folder / "cn4.tsv"), "commonsense_encoder": str(tiny_cause_encoder),
+            "cause_detector": str(tiny_cause_encoder)}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def served(word_tokenizer, resources):
+    """IMAGINE's featurizer as training builds it: its cause detector and commonsense (no mechanism classifiers)."""
+    from types import SimpleNamespace
+
+    arguments = SimpleNamespace(comet=None, **resources)
+    return ImagineFeaturizer.from_arguments(word_tokenizer, make_imagine(word_tokenizer, use_mechanisms=False).config, arguments,
+                                            inferences_per_relation=2, max_source_length=64)  # fmt: skip
+
+
 def pad(featurizer, batch) -> dict[str, torch.Tensor]:
     features = featurizer(batch)
     return featurizer.pad([{k: v[i] for k, v in features.items()} for i in range(len(batch["context"]))])
@@ -124,27 +146,63 @@ def test_face_counts_predictions_or_targets_and_without_counts_div_equals_gen(fe
     assert make_imagine(word_tokenizer, diversity_loss_weight=0.0).train()(**batch).diversity_loss is None
 
 
-def test_generation_batched_equals_one_at_a_time_and_input_ids_alone_work(featurizer, word_tokenizer):
+def test_generation_batched_equals_one_at_a_time_and_input_ids_alone_work(served, word_tokenizer):
     model = make_imagine(word_tokenizer)
-    batch = featurizer.encode_dialogues(DIALOGUES)
-    assert "knowledge_ids" not in batch  # no commonsense source: C alone is refined
+    batch = served.encode_dialogues(DIALOGUES, emotions=[3, 7])
+    assert batch["knowledge_ids"].shape[:2] == (2, 4)  # the commonsense asked with C
     with torch.no_grad():
         together = model.generate(**batch, max_new_tokens=6)
-        alone = [model.generate(**featurizer.encode_dialogues([d]), max_new_tokens=6, use_cache=False)[0] for d in DIALOGUES]
+        alone = [model.generate(**served.encode_dialogues([d], emotions=[e]), max_new_tokens=6, use_cache=False)[0]
+                 for d, e in zip(DIALOGUES, [3, 7], strict=True)]  # fmt: skip
         bare = model.generate(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], max_new_tokens=4)
     for row, single in zip(together, alone, strict=True):
         assert row[: len(single)].tolist() == single.tolist()
     assert bare.shape[0] == 2
 
 
-def test_save_load_and_trust_remote_code(featurizer, word_tokenizer, tmp_path):
+def test_served_dialogues_read_causes_of_the_perceived_emotion_and_never_fall_back_silently(served, word_tokenizer):
+    from empathetic_models.inference import generate_responses, perceived_emotions
+
+    model = make_imagine(word_tokenizer)
+    emotions = perceived_emotions(model, served, DIALOGUES)
+    with torch.no_grad():  # eq. 1 reads S alone: the same prediction as with the full inputs
+        full = model(**served.encode_dialogues(DIALOGUES, emotions), decoder_input_ids=torch.full((2, 1), model.config.decoder_start_token_id))
+    assert emotions == full.emotion_logits.argmax(-1).tolist()
+    responses, predicted = generate_responses(model, served, DIALOGUES, progress=False, max_new_tokens=4)
+    assert len(responses) == 2 and predicted == [model.config.id2label[e] for e in emotions]
+    with pytest.raises(ValueError, match="emotion"):  # the detector reads the emotion: no silent C = S
+        served.encode_dialogues(DIALOGUES)
+    bare = ImagineFeaturizer(word_tokenizer, max_source_length=64)
+    with pytest.raises(ValueError, match="cause detector is missing"):
+        bare.encode_dialogues(DIALOGUES, emotions=[0, 0])
+
+
+def test_saved_featurizer_gives_the_training_annotation_of_the_same_dialogue(served, word_tokenizer, tmp_path):
+    from empathetic_models.featurization import Featurizer
+
+    data = load_empathetic_dialogues("sample")["test"].select(range(6))
+    annotated = served.annotate(data, tmp_path / "cache")  # the training-time annotation (cached Dataset.map)
+    served.save_pretrained(tmp_path / "checkpoint")
+    assert (tmp_path / "checkpoint" / "cause_detector" / "model.safetensors").is_file()
+    loaded = Featurizer.from_pretrained(tmp_path / "checkpoint", word_tokenizer)
+    assert isinstance(loaded, ImagineFeaturizer) and loaded.cause_detector.fingerprint() == served.cause_detector.fingerprint()
+    raw = {k: data[k] for k in ("context", "context_roles", "emotion")}
+    again = loaded.annotate_batch(raw)
+    assert again["cause_flags"] == annotated["cause_flags"]
+    assert all(again[f"imagine_{r}"] == annotated[f"imagine_{r}"] for r in IMAGINE_RELATIONS)
+    from_training = served.encode_examples(annotated.to_dict())
+    from_checkpoint = loaded.encode_examples(raw)
+    assert from_training.keys() == from_checkpoint.keys() and all(torch.equal(from_training[k], from_checkpoint[k]) for k in from_training)
+
+
+def test_save_load_and_trust_remote_code(served, word_tokenizer, tmp_path):
     model = make_imagine(word_tokenizer)
     model.token_frequency += 1
     folder = tmp_path / "tiny_imagine"
     model.save_pretrained(folder)
     word_tokenizer.save_pretrained(folder)
     loaded = AutoModelForSeq2SeqLM.from_pretrained(folder).eval()
-    batch = featurizer.encode_dialogues(DIALOGUES)
+    batch = served.encode_dialogues(DIALOGUES, emotions=[3, 7])
     with torch.no_grad():
         expected = model.generate(**batch, max_new_tokens=5)
         assert torch.equal(loaded.generate(**batch, max_new_tokens=5), expected)
@@ -176,9 +234,10 @@ def test_no_research_only_text_is_shipped():
             assert not [sample for sample in samples if sample in text], name
 
 
-def test_imagine_trains_with_its_three_kinds_of_knowledge(tmp_path, tiny_cause_encoder):
+def test_imagine_trains_with_its_three_kinds_of_knowledge(tmp_path, tiny_cause_encoder, resources):
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
 
+    from empathetic_models.inference import generate_responses, load_checkpoint
     from training.train import main
 
     classifier = tmp_path / "cm"  # a tiny 3-level classifier stands in for each EPITOME-trained one
@@ -186,26 +245,24 @@ def test_imagine_trains_with_its_three_kinds_of_knowledge(tmp_path, tiny_cause_e
     config = BertConfig.from_pretrained(tiny_cause_encoder, num_labels=3)
     torch.manual_seed(0)
     BertForSequenceClassification(config).save_pretrained(classifier)
-    atomic = tmp_path / "atomic.tsv"
-    social = {"xReact": "sad", "xIntent": "to play", "xNeed": "a leash", "xWant": "a new dog", "xEffect": "cries", "xAttr": "caring"}
-    atomic.write_text("".join(f"PersonX loses PersonX's dog\t{r}\t{t}\n" for r, t in social.items()))
-    physical = {"HasProperty": "loyal", "CapableOf": "bark", "Desires": "food", "Causes": "joy", "MotivatedByGoal": "company"}
-    conceptnet = tmp_path / "cn4.tsv"
-    conceptnet.write_text("head\trelation\ttail\tscore\tfreq\n" + "".join(f"dog\t{r}\t{t}\t2\t5\n" for r, t in physical.items()))
     out = tmp_path / "imagine"
     info = main([
-        "sample", "--model_type", "imagine", "--output_dir", str(out), "--cause_detector", str(tiny_cause_encoder),
-        "--atomic", str(atomic), "--conceptnet", str(conceptnet), "--commonsense_encoder", str(tiny_cause_encoder),
+        "sample", "--model_type", "imagine", "--output_dir", str(out), "--cause_detector", resources["cause_detector"],
+        "--atomic", *resources["atomic"], "--conceptnet", resources["conceptnet"], "--commonsense_encoder", resources["commonsense_encoder"],
         "--er_classifier", str(classifier), "--ip_classifier", str(classifier), "--ex_classifier", str(classifier),
         "--knowledge_cache_dir", str(tmp_path / "cache"), "--model_config", '{"d_model": 32, "attention_dim": 8, "ffn_dim": 16}',
         "--max_steps", "3", "--logging_steps", "1", "--eval_strategy", "no", "--save_strategy", "no", "--load_best_model_at_end", "false",
         "--max_test_samples", "6", "--use_cpu", "true", "--per_device_train_batch_size", "4",
     ])  # fmt: skip
-    assert info["global_step"] == 3 and "mechanisms: er:" in info["knowledge_source"]
+    assert info["global_step"] == 3 and "mechanisms: er:" in info["knowledge_source"] and "emotion causes by the detector" in info["knowledge_source"]
     logs = [h for h in json.loads((out / "trainer_state.json").read_text())["log_history"] if "loss" in h]
     assert {"generation_loss", "emotion_loss", "mechanism_loss", "diversity_loss"} <= logs[-1].keys()
     assert json.loads((out / "results" / "test_results.json").read_text())["model_type"] == "imagine"
     assert "IMAGINE" in (out / "README.md").read_text()
+    assert list((tmp_path / "cache" / "causes").glob("causes-*.arrow"))  # test split annotated by the detector too
+    model, _, featurizer = load_checkpoint(str(out), "cpu")  # serves with its own detector and commonsense
+    responses, _ = generate_responses(model, featurizer, DIALOGUES, progress=False, max_new_tokens=3)
+    assert len(responses) == 2
 
 
 def test_contract_half_precision_resize_and_missing_counts(featurizer, word_tokenizer, tmp_path):

@@ -133,8 +133,12 @@ def test_retrieval_table_round_trips_and_missing_file_is_named(tmp_path, retriev
     retriever.save(path)
     loaded = ConceptRetriever.load(path)
     assert loaded.top == retriever.top and loaded.intensities == retriever.intensities and loaded.fingerprint == retriever.fingerprint
-    with pytest.raises(FileNotFoundError, match=KNOWLEDGE_FILE):
+    with pytest.raises(FileNotFoundError, match="no such checkpoint folder"):
         featurizer_for("kemp", word_tokenizer, checkpoint=tmp_path / "elsewhere")
+    (tmp_path / "partial").mkdir()
+    (tmp_path / "partial" / "featurizer_config.json").write_text('{"featurizer_type": "kemp", "settings": {}, "resources": {"concepts": "%s"}}' % KNOWLEDGE_FILE)
+    with pytest.raises(FileNotFoundError, match=f"has no {KNOWLEDGE_FILE}"):
+        featurizer_for("kemp", word_tokenizer, checkpoint=tmp_path / "partial")
     with pytest.raises(ValueError, match="retrieval table"):
         featurizer_for("kemp", word_tokenizer)
 

@@ -301,7 +301,7 @@ def test_nec_trains_in_two_phases_and_saves_complete_checkpoints(tiny_bart, tiny
     info = main(["nec", "--model_name_or_path", str(tiny_bart), "--output_dir", str(nll), "--model_config",
                  '{"self_generated": 2}', *common])  # fmt: skip
     assert info["model_type"] == "nec" and "commonsense" in info["knowledge_source"]
-    assert (nll / "nec_featurizer.json").is_file() and (nll / "results" / "test_results.json").is_file()
+    assert (nll / "featurizer_config.json").is_file() and (nll / "results" / "test_results.json").is_file()
     history = json.loads((nll / "trainer_state.json").read_text())["log_history"]
     assert not any("contrastive_loss" in h for h in history)
     phase2 = tmp_path / "contrastive"
@@ -313,8 +313,9 @@ def test_nec_trains_in_two_phases_and_saves_complete_checkpoints(tiny_bart, tiny
     assert model.config.contrastive and model.config.self_generated == 2
     from empathetic_models.inference import generate_responses, load_checkpoint
 
+    atomic.rename(tmp_path / "moved.tsv")  # the training resources gone: the checkpoint carries its commonsense
     model, _, featurizer = load_checkpoint(str(phase2), "cpu")  # what evaluate / generate / chat use
-    assert featurizer.commonsense is not None  # rebuilt from nec_featurizer.json for new dialogues
+    assert featurizer.commonsense is not None and (phase2 / "commonsense" / "conceptnet_edges.json.gz").is_file()
     responses, emotions = generate_responses(model, featurizer, [["i lost my dog today ."]], batch_size=1, progress=False, max_new_tokens=3)
     assert len(responses) == 1 and emotions == [None]
 
@@ -375,9 +376,11 @@ def test_trained_entity_scorer_picks_k_e_and_travels_with_the_featurizer(nec_fea
             scores = scorer.scores([history] * len(facts), facts)
             assert chosen == [facts[j] for j in scores.topk(min(3, len(facts))).indices.tolist()]
         nec_featurizer.save_pretrained(tmp_path)
-        assert json.loads((tmp_path / "nec_featurizer.json").read_text())["entity_scorer"] == scorer.name
-        reloaded = featurizer_for("nec", nec_featurizer.tokenizer, checkpoint=tmp_path, commonsense=annotated[1])
-        assert isinstance(reloaded.scorer, EntityKnowledgeScorer)
+        assert json.loads((tmp_path / "featurizer_config.json").read_text())["resources"]["entity_scorer"] == "entity_scorer"
+        (tmp_path / "scorer").rename(tmp_path / "moved")  # the trained scorer travels inside the checkpoint
+        reloaded = featurizer_for("nec", nec_featurizer.tokenizer, checkpoint=tmp_path)
+        assert isinstance(reloaded.scorer, EntityKnowledgeScorer) and reloaded.commonsense.fingerprint() == annotated[1].fingerprint()
+        assert torch.allclose(reloaded.scorer.scores(histories[:1], ["a fact"]), scorer.scores(histories[:1], ["a fact"]))
     finally:
         nec_featurizer.scorer = None
 

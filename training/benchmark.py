@@ -24,6 +24,7 @@ import json
 import logging
 import resource
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,9 +36,7 @@ from transformers.trainer_pt_utils import get_length_grouped_indices
 
 import empathetic_models
 from empathetic_models.data import load_empathetic_dialogues
-from empathetic_models.featurization import KempFeaturizer
-from empathetic_models.inference import generate_responses, load_checkpoint
-from empathetic_models.knowledge import annotate_concepts
+from empathetic_models.inference import generate_responses, load_checkpoint, perceived_emotions
 from empathetic_models.provenance import provenance
 from training.train import RECIPES_DIR, DataArguments, ModelArguments, build_featurizer, build_model, build_tokenizer
 
@@ -101,7 +100,8 @@ def decode_one_at_a_time(model, featurizer, dialogues, max_new_tokens: int) -> l
     responses = []
     start_id, eos_id = model.config.decoder_start_token_id, model.config.eos_token_id
     for dialogue in dialogues:
-        inputs = {k: v.to(model.device) for k, v in featurizer.encode_dialogues([dialogue]).items()}
+        emotions = perceived_emotions(model, featurizer, [dialogue]) if featurizer.needs_emotion else None
+        inputs = {k: v.to(model.device) for k, v in featurizer.encode_dialogues([dialogue], emotions).items()}
         encoder_outputs = model.get_encoder()(**inputs)
         tokens = torch.tensor([[start_id]], device=model.device)
         for _ in range(max_new_tokens):
@@ -335,16 +335,17 @@ def main(argv: list[str] | None = None) -> dict:
     report["output_layer"] = list(model.get_output_embeddings().weight.shape)  # [vocabulary, hidden]: the FLOP-dominant matmul
 
     train = data["train"]
-    if isinstance(featurizer, KempFeaturizer):
-        start = time.perf_counter()
-        train = annotate_concepts(train, featurizer.retriever)
-        seconds = time.perf_counter() - start
-        report["knowledge_annotation"] = {
-            "what": f"KEMP concepts ({featurizer.retriever.source})", "examples": len(train),
-            "wall_clock_s": round(seconds, 2), "examples_per_s": round(len(train) / seconds, 1), "processes": 1,
-        }  # fmt: skip
     if args.max_train_examples and args.max_train_examples < len(train):
         train = train.shuffle(seed=args.seed).select(range(args.max_train_examples))
+    if (knowledge := featurizer.describe()) is not None:  # the model's knowledge annotation, timed without a warm cache
+        with tempfile.TemporaryDirectory() as cache:
+            start = time.perf_counter()
+            train = featurizer.annotate(train, cache)
+            seconds = time.perf_counter() - start
+        report["knowledge_annotation"] = {
+            "what": knowledge, "examples": len(train),
+            "wall_clock_s": round(seconds, 2), "examples_per_s": round(len(train) / seconds, 1), "processes": 1,
+        }  # fmt: skip
     train_features = train.map(featurizer, batched=True, remove_columns=train.column_names, desc="featurizing train").to_list()
     report["training"], variants = measure_training_variants(model, featurizer, train_features, args)
     if len(variants) > 1:

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import datasets
 import torch
 import yaml
 from transformers import (
@@ -39,32 +38,9 @@ from empathetic_models.data import load_empathetic_dialogues
 from empathetic_models.embeddings import load_glove_embeddings
 from empathetic_models.evaluation import write_results
 from empathetic_models.evaluation.curves import attach_learning_curve, learning_curve_svg
-from empathetic_models.featurization import (
-    CaseFeaturizer,
-    ImagineFeaturizer,
-    KempFeaturizer,
-    featurizer_for,
-)
+from empathetic_models.featurization import Featurizer, MissingResourceError, featurizer_class
 from empathetic_models.inference import evaluate_model
-from empathetic_models.knowledge import (
-    ConceptIndex,
-    ConceptRetriever,
-    EntityKnowledgeScorer,
-    RetrievalConfig,
-    SentenceEncoder,
-    VADLexicon,
-    annotate_commonsense,
-    annotate_concepts,
-    offline_commonsense,
-)
-from empathetic_models.knowledge.causes import CauseDetector, annotate_causes
-from empathetic_models.knowledge.mechanisms import (
-    MECHANISMS,
-    MechanismClassifier,
-    annotate_mechanisms,
-)
 from empathetic_models.provenance import provenance
-from empathetic_models.subword_featurization import NecFeaturizer
 from empathetic_models.tokenization import build_word_tokenizer, vocabulary_texts
 from training.callbacks import EvalClockCallback, PretrainingPhaseCallback
 from training.collators import EmpatheticDataCollator
@@ -104,7 +80,7 @@ class DataArguments:
     max_target_length: int = field(default=128, metadata={"help": "responses are cut to this many tokens (EOS included)"})
     max_train_samples: int | None = field(default=None, metadata={"help": "use only the first N training examples"})
     max_eval_samples: int | None = field(default=None, metadata={"help": "use only the first N validation examples"})
-    knowledge_cache_dir: str | None = field(default=None, metadata={"help": "KEMP: where concept annotations are cached (default: the datasets cache)"})
+    knowledge_cache_dir: str | None = field(default=None, metadata={"help": "where knowledge annotations (concepts, causes, commonsense, mechanisms) are cached (default: <datasets cache>/empathetic_models)"})
     preprocessing_num_workers: int | None = field(default=None, metadata={"help": "processes for knowledge annotation"})
 
 
@@ -188,45 +164,16 @@ def build_model(model_args: ModelArguments, tokenizer):
 
 def build_featurizer(model, tokenizer, model_args: ModelArguments, data_args: DataArguments, checkpoint: str | None):
     """The model's featurizer: read from ``checkpoint`` when resuming or fine-tuning a model of this type, else built
-    (for KEMP and CASE from the ConceptNet dump and NRC-VAD lexicon; with commonsense for CASE, IMAGINE and NEC)."""
+    by its class from the resource flags (:meth:`~empathetic_models.featurization.Featurizer.from_arguments`)."""
     positions = getattr(model.config, "max_position_embeddings", None) or getattr(model.config.get_text_config(decoder=True), "max_position_embeddings", 512)
     lengths = {"max_source_length": min(data_args.max_source_length, positions), "max_target_length": min(data_args.max_target_length, positions)}
     model_type = model.config.model_type
-    own_checkpoint = bool(checkpoint) and AutoConfig.from_pretrained(checkpoint).model_type == model_type  # not a backbone's
-    if model_type == "nec" and not own_checkpoint:
-        if not (model_args.comet or (model_args.atomic and model_args.conceptnet)):
-            raise SystemExit("nec needs commonsense: --comet a COMET-ATOMIC2020 checkpoint, or --atomic ATOMIC tuples and --conceptnet")
-        spec = {"comet": model_args.comet} if model_args.comet else {"atomic": model_args.atomic, "conceptnet": model_args.conceptnet,
-                                                                      "encoder": model_args.commonsense_encoder}  # fmt: skip
-        scorer = EntityKnowledgeScorer.from_pretrained(model_args.entity_scorer) if model_args.entity_scorer else None
-        return featurizer_for(model_type, tokenizer, selector=SentenceEncoder.from_pretrained(model_args.commonsense_encoder),
-                              scorer=scorer, commonsense=offline_commonsense(**spec), commonsense_spec=spec,
-                              use_entity_knowledge=model.config.use_entity_knowledge, **lengths)  # fmt: skip
-    if own_checkpoint:
-        return featurizer_for(model_type, tokenizer, checkpoint=checkpoint, **lengths)
-    if model_type == "imagine":
-        if not (model_args.atomic or model_args.comet or model_args.conceptnet):
-            raise SystemExit("imagine needs commonsense: --comet a COMET-ATOMIC2020 checkpoint, or --atomic ATOMIC tuples and --conceptnet")
-        spec = {"comet": model_args.comet} if model_args.comet else {"atomic": model_args.atomic, "conceptnet": model_args.conceptnet,
-                                                                      "encoder": model_args.commonsense_encoder}  # fmt: skip
-        return featurizer_for(model_type, tokenizer, commonsense=offline_commonsense(**spec), **lengths)
-    if model_type not in ("kemp", "case", "case_blenderbot"):
-        return featurizer_for(model_type, tokenizer, **lengths)
-    if not (model_args.conceptnet and model_args.vad_lexicon):
-        raise SystemExit(f"{model_type} needs --conceptnet (a ConceptNet dump) and --vad_lexicon (NRC-VAD-Lexicon.txt)")
-    index, lexicon = ConceptIndex.from_file(model_args.conceptnet), VADLexicon.from_file(model_args.vad_lexicon)
-    if model_type == "kemp":
-        return featurizer_for(model_type, tokenizer, retriever=ConceptRetriever(index, lexicon, vocabulary=tokenizer.get_vocab()), **lengths)
-    # CASE ranks all retrieved concepts by ω and keeps N′: retrieve without KEMP's per-dialogue cap; a subword
-    # backbone splits any word into pieces, so its concepts need not be vocabulary entries
-    vocabulary = None if model_type == "case_blenderbot" else tokenizer.get_vocab()
-    retriever = ConceptRetriever(index, lexicon, vocabulary=vocabulary, config=RetrievalConfig(concepts_per_dialogue=10**6))
-    if not (model_args.atomic or model_args.comet):
-        raise SystemExit("case needs commonsense: --atomic ATOMIC tuple files (retrieval) or --comet a COMET-ATOMIC2020 checkpoint")
-    spec = {"comet": model_args.comet} if model_args.comet else {"atomic": model_args.atomic, "encoder": model_args.commonsense_encoder}
-    c = model.config
-    return featurizer_for(model_type, tokenizer, retriever=retriever, commonsense=offline_commonsense(**spec), commonsense_spec=spec,
-                          max_concepts=c.max_concepts, inferences_per_relation=c.inferences_per_relation, **lengths)  # fmt: skip
+    if checkpoint and AutoConfig.from_pretrained(checkpoint).model_type == model_type:  # its own checkpoint, not a backbone's
+        return Featurizer.from_pretrained(checkpoint, tokenizer, **lengths)
+    try:
+        return featurizer_class(model_type).from_arguments(tokenizer, model.config, model_args, **lengths)
+    except MissingResourceError as error:
+        raise SystemExit(f"{model_type}: {error}") from None
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -264,37 +211,9 @@ def run(argv: list[str] | None = None) -> dict:
     model = build_model(model_args, tokenizer)
     featurizer = build_featurizer(model, tokenizer, model_args, data_args, last_checkpoint or model_args.model_name_or_path)
     with training_args.main_process_first(desc="featurizing"):
-        if model.config.model_type in ("emocause", "imagine"):  # emotion causes from the cause detector
-            if not model_args.cause_detector:
-                raise SystemExit(f"{model.config.model_type} needs --cause_detector (a detector trained with python -m training.train_cause_detector)")
-            detector = CauseDetector.from_pretrained(model_args.cause_detector, device=str(training_args.device))
-            cache_dir = data_args.knowledge_cache_dir or Path(datasets.config.HF_DATASETS_CACHE) / "empathetic_models_causes"
-            for split in ("train", "valid"):
-                raw[split] = annotate_causes(raw[split], detector, cache_dir)
-            del detector
-        if isinstance(featurizer, KempFeaturizer):  # KEMP's retrieval as a cached Dataset.map
-            cache_dir = data_args.knowledge_cache_dir or Path(datasets.config.HF_DATASETS_CACHE) / "empathetic_models_concepts"
-            for split in ("train", "valid"):
-                raw[split] = annotate_concepts(raw[split], featurizer.retriever, cache_dir, data_args.preprocessing_num_workers)
-        if isinstance(featurizer, ImagineFeaturizer):  # IMAGINE's commonsense on C, then the communication mechanisms
-            cache_root = Path(data_args.knowledge_cache_dir or Path(datasets.config.HF_DATASETS_CACHE) / "empathetic_models_imagine")
-            classifiers = {k: MechanismClassifier.from_pretrained(getattr(model_args, f"{k}_classifier"), k, device=str(training_args.device))
-                           for k in MECHANISMS if getattr(model_args, f"{k}_classifier")}  # fmt: skip
-            if model.config.use_mechanisms and len(classifiers) < len(MECHANISMS):
-                raise SystemExit("imagine needs --er_classifier, --ip_classifier and --ex_classifier (python -m training.train_mechanism_classifier)")
-            for split in ("train", "valid"):
-                raw[split] = annotate_commonsense(raw[split], featurizer.commonsense, "imagine", cache_root / "commonsense", featurizer.inferences_per_relation)
-                if classifiers:
-                    raw[split] = annotate_mechanisms(raw[split], classifiers, cache_root / "mechanisms")
-        if isinstance(featurizer, NecFeaturizer):  # NEC's social and entity commonsense; D and H negatives from train
-            featurizer.fit_negatives(raw["train"])
-            cache_dir = data_args.knowledge_cache_dir or Path(datasets.config.HF_DATASETS_CACHE) / "empathetic_models_commonsense"
-            for split in ("train", "valid"):
-                raw[split] = annotate_commonsense(raw[split], featurizer.commonsense, "nec", cache_dir)
-        if isinstance(featurizer, CaseFeaturizer) and featurizer.commonsense is not None:  # CASE's COMET-style inferences
-            cache_dir = data_args.knowledge_cache_dir or Path(datasets.config.HF_DATASETS_CACHE) / "empathetic_models_commonsense"
-            for split in ("train", "valid"):
-                raw[split] = annotate_commonsense(raw[split], featurizer.commonsense, "case", cache_dir, featurizer.inferences_per_relation)
+        featurizer.fit(raw["train"])
+        for split in ("train", "valid"):  # the model's knowledge, cached under a fingerprint (one cache location)
+            raw[split] = featurizer.annotate(raw[split], data_args.knowledge_cache_dir, data_args.preprocessing_num_workers)
         features = {
             split: raw[split].map(featurizer, batched=True, remove_columns=raw[split].column_names, desc=f"featurizing {split}")
             for split in ("train", "valid")
@@ -343,22 +262,11 @@ def run(argv: list[str] | None = None) -> dict:
         "selection_metric": training_args.metric_for_best_model if training_args.load_best_model_at_end else None,
         "embedding_init": model_args.embeddings or ("from " + model_args.model_name_or_path if model_args.model_name_or_path else "random"),
     }
-    if isinstance(featurizer, KempFeaturizer):
-        run_info["knowledge_source"] = f"{featurizer.retriever.source}; NRC-VAD emotion intensities"
-    if model_args.cause_detector:
-        run_info["knowledge_source"] = f"emotion causes by the detector {model_args.cause_detector}"
-    if isinstance(featurizer, CaseFeaturizer) and featurizer.commonsense is not None:
-        run_info["knowledge_source"] += f"; commonsense: {featurizer.commonsense.name}"
-    if isinstance(featurizer, NecFeaturizer):
-        k_e = f"K_E by the scorer {featurizer.scorer.name}" if featurizer.scorer is not None else "K_E by the same cosine"
-        run_info["knowledge_source"] = (f"commonsense: {featurizer.commonsense.name}; K_S by cosine under {featurizer.selector.name}; {k_e}"
-                                        if featurizer.commonsense is not None else "commonsense: the checkpoint's")  # fmt: skip
+    if (knowledge := featurizer.describe()) is not None:
+        run_info["knowledge_source"] = knowledge
     if model.config.model_type in empathetic_models.BACKBONE_ARCHITECTURES:
         backbone = model_args.warm_start_encoder or model_args.model_name_or_path
         run_info["embedding_init"] = f"backbone: {backbone}" + (" (warm-started encoder-decoder)" if model_args.warm_start_encoder else "")
-    if isinstance(featurizer, ImagineFeaturizer):
-        mechanisms = ", ".join(f"{k}: {getattr(model_args, f'{k}_classifier')}" for k in MECHANISMS if getattr(model_args, f"{k}_classifier"))
-        run_info["knowledge_source"] += f"; commonsense: {featurizer.commonsense.name}; mechanisms: {mechanisms or 'none'}"
     if not trainer.is_world_process_zero():
         return run_info
     (output_dir / "run_info.json").write_text(json.dumps(run_info, indent=2) + "\n")
@@ -368,7 +276,8 @@ def run(argv: list[str] | None = None) -> dict:
         if eval_args.max_test_samples:
             test = test.select(range(min(eval_args.max_test_samples, len(test))))
         trainer.model.eval()
-        results, rows = evaluate_model(trainer.model, featurizer, test, eval_args.test_batch_size, str(output_dir))
+        results, rows = evaluate_model(trainer.model, featurizer, test, eval_args.test_batch_size, str(output_dir),
+                                       cache_dir=data_args.knowledge_cache_dir)  # fmt: skip
         keys = ("command", "commit", "hardware", "train_wall_clock_s", "wall_clock_to_best_eval_s", "best_eval_step",
                 "data_source", "embedding_init", "knowledge_source")
         results.update({k: run_info[k] for k in keys if k in run_info})

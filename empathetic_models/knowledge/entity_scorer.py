@@ -15,9 +15,8 @@ from pathlib import Path
 
 import datasets
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from .classifier import class_probabilities
+from .classifier import class_probabilities, load_classifier, save_classifier
 
 
 def linearize(triple: dict) -> str:
@@ -68,10 +67,11 @@ class EntityKnowledgeScorer:
         self.tokenizer.truncation_side = "left"  # a long history loses its oldest tokens; the fact stays whole
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, max_length: int = 256, device: str | None = None) -> EntityKnowledgeScorer:
-        model = AutoModelForSequenceClassification.from_pretrained(str(path))
-        model.to(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        return cls(model, AutoTokenizer.from_pretrained(str(path)), max_length)
+    def from_pretrained(cls, path: str | Path, max_length: int = 256, device: str | None = None, subfolder: str = "") -> EntityKnowledgeScorer:
+        return cls(*load_classifier(path, device, subfolder), max_length)
+
+    def save_pretrained(self, folder: str | Path) -> None:
+        save_classifier(self.model, self.tokenizer, folder)
 
     @property
     def name(self) -> str:

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import datasets
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from .classifier import class_probabilities
+from .classifier import class_probabilities, load_classifier
 from .fingerprint import model_fingerprint
 
 MECHANISMS = {"er": "emotional-reactions", "ip": "interpretations", "ex": "explorations"}  # key → EPITOME file stem
@@ -88,9 +87,7 @@ class MechanismClassifier:
 
     @classmethod
     def from_pretrained(cls, path: str | Path, mechanism: str, max_length: int = 256, device: str | None = None) -> MechanismClassifier:
-        model = AutoModelForSequenceClassification.from_pretrained(str(path))
-        model.to(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        return cls(model, AutoTokenizer.from_pretrained(str(path)), mechanism, max_length)
+        return cls(*load_classifier(path, device), mechanism, max_length)
 
     @property
     def name(self) -> str:
