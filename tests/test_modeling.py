@@ -474,3 +474,25 @@ def test_contract_half_precision_and_resize(word_tokenizer, featurizer, sample_e
     assert_static_cache_generates_as_the_dynamic_one(make_tiny_model(word_tokenizer), batch)
     assert_missing_shared_embedding_is_reported_and_initialised(make_tiny_model(word_tokenizer), batch, tmp_path / "no_embedding")
     assert_resize_then_one_training_step(make_tiny_model(word_tokenizer, tie_word_embeddings=False, output_bias=True), batch)
+
+
+@pytest.mark.parametrize("model_type", ["empathetic_transformer", "kemp"])
+def test_classifier_dropout_regularises_the_emotion_head_in_training_only(word_tokenizer, model_type):
+    """classifier_dropout acts on the emotion classifier's input alone: training-mode emotion logits change with
+    it, generation logits and every eval-mode output do not."""
+    batch = {"input_ids": torch.tensor([[4, 10, 11, 12, 13]]), "decoder_input_ids": torch.tensor([[2, 10, 11]])}
+    outputs = {}
+    for p in (0.0, 0.9):
+        config = AutoConfig.for_model(model_type, **{"vocab_size": len(word_tokenizer), **TINY_CONFIG, "classifier_dropout": p})
+        torch.manual_seed(0)
+        model = AutoModelForSeq2SeqLM.from_config(config)
+        with torch.no_grad():
+            torch.manual_seed(1)
+            train = model.train()(**batch)
+            evaluation = model.eval()(**batch)
+        outputs[p] = (train, evaluation)
+    (train0, eval0), (train9, eval9) = outputs[0.0], outputs[0.9]
+    assert not torch.allclose(train0.emotion_logits, train9.emotion_logits)
+    if model_type == "empathetic_transformer":  # Multi-TRS's decoder does not read the head; KEMP's does (e'_p, eq. 11)
+        assert torch.equal(train0.logits, train9.logits)
+    assert torch.equal(eval0.emotion_logits, eval9.emotion_logits) and torch.equal(eval0.logits, eval9.logits)
