@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import torch
@@ -35,6 +34,7 @@ from .graphs import (
     emotional_context_graph,
 )
 from .layers import (
+    BlockSizes,
     EmpatheticEncoderOutput,
     EmpatheticPreTrainedModel,
     EmpatheticSeq2SeqLMOutput,
@@ -107,18 +107,12 @@ class CasePreTrainedModel(EmpatheticPreTrainedModel):
     config: CaseConfig
 
 
-def _stack(config: CaseConfig, layers: int) -> TransformerEncoderStack:
-    sized = copy.deepcopy(config)
-    sized.encoder_layers = layers
-    return TransformerEncoderStack(sized)
-
-
 class CaseEncoder(nn.Module):
     """Graph encoding, context encoding, knowledge discernment priors, reactions and emotion (§3.1–3.2)."""
 
     def __init__(self, config: CaseConfig, embed_tokens: nn.Embedding):
         super().__init__()
-        d = config.d_model
+        d, sizes = config.d_model, BlockSizes.from_config(config)
         self.config = config
         self.embed_tokens = embed_tokens
         self.embed_positions = SinusoidalPositions(config.max_position_embeddings, d)
@@ -127,21 +121,21 @@ class CaseEncoder(nn.Module):
         self.intensity = nn.Linear(1, d, bias=False)  # superimposes ω(v_i) on ec_i
         self.dropout = nn.Dropout(config.embedding_dropout)
         self.context_encoder = self.build_context_encoder(config)
-        self.cognition_encoder = _stack(config, config.cognition_layers)
-        self.cognition_graph = nn.ModuleList(GraphTransformerLayer(config, NUM_COGNITION_EDGE_RELATIONS) for _ in range(config.graph_layers))
-        self.concept_graph = nn.ModuleList(GraphTransformerLayer(config) for _ in range(config.graph_layers))
+        self.cognition_encoder = TransformerEncoderStack(sizes, config.cognition_layers)
+        self.cognition_graph = nn.ModuleList(GraphTransformerLayer(sizes, NUM_COGNITION_EDGE_RELATIONS) for _ in range(config.graph_layers))
+        self.concept_graph = nn.ModuleList(GraphTransformerLayer(sizes) for _ in range(config.graph_layers))
         self.graph_norms = nn.ModuleList(nn.LayerNorm(d) for _ in range(2))
         self.cognition_query = nn.Sequential(nn.Linear(d, d), nn.Tanh())  # φ_CS of eq. 4
         self.concept_query = nn.Sequential(nn.Linear(d, d), nn.Tanh())  # φ_EC
-        self.reaction_encoder = _stack(config, config.reaction_layers)
+        self.reaction_encoder = TransformerEncoderStack(sizes, config.reaction_layers)
         self.reaction_fusion = nn.Linear(2 * d, d)  # S_X[j] ⊕ her_i → d
-        self.reaction_context_encoder = _stack(config, config.reaction_layers)
+        self.reaction_context_encoder = TransformerEncoderStack(sizes, config.reaction_layers)
         self.affect_gate = nn.Linear(2 * d, 1)  # w_aff of eq. 15
         self.emotion_head = nn.Linear(d, config.num_labels)  # W_emo of eq. 16
         self.context_fusion = nn.Linear(3 * d, d)  # MLP of eq. 18
 
     def build_context_encoder(self, config: CaseConfig) -> nn.Module | None:
-        return TransformerEncoderStack(config)
+        return TransformerEncoderStack(BlockSizes.from_config(config), config.encoder_layers)
 
     def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
         return self.embed_tokens(input_ids) + self.embed_positions(input_ids.shape[-1])
@@ -262,13 +256,13 @@ class CaseDecoderLayer(GradientCheckpointingLayer):
 
     def __init__(self, config: CaseConfig, layer_idx: int):
         super().__init__()
-        d, h, a, p = config.d_model, config.num_heads, config.attention_dim, config.attention_dropout
-        self.self_attn = MultiHeadAttention(d, h, a, p, layer_idx)
-        self.cognition_attn = MultiHeadAttention(d, h, a, p)  # small key sets: recomputed per step, not cached
-        self.concept_attn = MultiHeadAttention(d, h, a, p)
-        self.context_attn = MultiHeadAttention(d, h, a, p, layer_idx)  # cached like any cross-attention
-        self.ffn = FeedForward(d, config.ffn_dim, config.dropout)
-        self.norms = nn.ModuleList(nn.LayerNorm(d) for _ in range(5))
+        sizes = BlockSizes.from_config(config)
+        self.self_attn = MultiHeadAttention.of(sizes, layer_idx)
+        self.cognition_attn = MultiHeadAttention.of(sizes)  # small key sets: recomputed per step, not cached
+        self.concept_attn = MultiHeadAttention.of(sizes)
+        self.context_attn = MultiHeadAttention.of(sizes, layer_idx)  # cached like any cross-attention
+        self.ffn = FeedForward.of(sizes)
+        self.norms = nn.ModuleList(nn.LayerNorm(config.d_model) for _ in range(5))
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, hidden, encoder_outputs: CaseEncoderOutput, masks, self_mask, is_causal, cache=None):

@@ -12,7 +12,6 @@ L_ml = L_r + L_g (eq. 7) after a reasoner pre-training phase (set ``reasoner_pre
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 import torch
 import torch.nn.functional as F
@@ -24,6 +23,7 @@ from transformers.utils import can_return_tuple
 
 from .configuration_emocause import EmoCauseConfig
 from .layers import (
+    BlockSizes,
     EmpatheticEncoderOutput,
     EmpatheticPreTrainedModel,
     EmpatheticSeq2SeqLMOutput,
@@ -69,12 +69,8 @@ class EmotionReasoner(nn.Module):
     def __init__(self, config: EmoCauseConfig, embed_tokens: nn.Embedding):
         super().__init__()
         self.embed_tokens = embed_tokens
-        stack_config = SimpleNamespace(
-            d_model=config.d_model, encoder_layers=config.reasoner_layers, num_heads=config.reasoner_heads,
-            attention_dim=config.d_model, ffn_dim=config.reasoner_ffn_dim, dropout=config.dropout,
-            attention_dropout=config.attention_dropout,
-        )  # fmt: skip
-        self.stack = TransformerEncoderStack(stack_config)
+        sizes = BlockSizes.from_config(config, num_heads=config.reasoner_heads, attention_dim=config.d_model, ffn_dim=config.reasoner_ffn_dim)
+        self.stack = TransformerEncoderStack(sizes, config.reasoner_layers)
         self.emotion_head = nn.Linear(config.d_model, config.num_labels)  # W_e, b_e of eq. 1
         self.cause_head = nn.Linear(config.d_model, 2)  # W_c, b_c of eq. 2
 
@@ -93,7 +89,7 @@ class EmoCauseEncoder(nn.Module):
         self.embed_tokens, self.embed_emotions = embed_tokens, embed_emotions
         self.embed_positions = SinusoidalPositions(config.max_position_embeddings, config.d_model)
         self.dropout = nn.Dropout(config.embedding_dropout)
-        self.stack = TransformerEncoderStack(config)
+        self.stack = TransformerEncoderStack(BlockSizes.from_config(config), config.encoder_layers)
         self.reasoner_frozen = False  # set by the ForConditionalGeneration model for "w/o multi-task"
 
     def gates(self, cause_logits: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -135,11 +131,11 @@ class GatedAttention(nn.Module):
     """The gated attention layer of eq. 5: its queries come from the cross-attention output, its keys and values
     are the encoder states H as the layer's cross-attention projected (and cached) them."""
 
-    def __init__(self, config: EmoCauseConfig):
+    def __init__(self, sizes: BlockSizes):
         super().__init__()
-        self.num_heads, self.dropout = config.num_heads, config.attention_dropout
-        self.q_proj = nn.Linear(config.d_model, config.attention_dim, bias=False)
-        self.out_proj = nn.Linear(config.attention_dim, config.d_model, bias=False)
+        self.num_heads, self.dropout = sizes.num_heads, sizes.attention_dropout
+        self.q_proj = nn.Linear(sizes.d_model, sizes.attention_dim, bias=False)
+        self.out_proj = nn.Linear(sizes.attention_dim, sizes.d_model, bias=False)
 
     def forward(self, hidden_states, key, value, attention_mask, gates):
         query = self.q_proj(hidden_states).view(*hidden_states.shape[:2], self.num_heads, -1).transpose(1, 2)
@@ -152,12 +148,12 @@ class EmoCauseDecoderLayer(GradientCheckpointingLayer):
 
     def __init__(self, config: EmoCauseConfig, layer_idx: int):
         super().__init__()
-        d, h, a, p = config.d_model, config.num_heads, config.attention_dim, config.attention_dropout
-        self.self_attn = MultiHeadAttention(d, h, a, p, layer_idx)
-        self.cross_attn = MultiHeadAttention(d, h, a, p, layer_idx)
-        self.gated_attn = GatedAttention(config) if config.use_cause_gating else None
-        self.ffn = FeedForward(d, config.ffn_dim, config.dropout)
-        self.norms = nn.ModuleList(nn.LayerNorm(d) for _ in range(4 if config.use_cause_gating else 3))
+        sizes = BlockSizes.from_config(config)
+        self.self_attn = MultiHeadAttention.of(sizes, layer_idx)
+        self.cross_attn = MultiHeadAttention.of(sizes, layer_idx)
+        self.gated_attn = GatedAttention(sizes) if config.use_cause_gating else None
+        self.ffn = FeedForward.of(sizes)
+        self.norms = nn.ModuleList(nn.LayerNorm(config.d_model) for _ in range(4 if config.use_cause_gating else 3))
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, hidden, encoder_hidden, encoder_mask, gates, self_mask, is_causal, cache=None):

@@ -16,6 +16,7 @@ from transformers.utils import can_return_tuple
 
 from .configuration_empathetic_transformer import EmpatheticTransformerConfig
 from .layers import (
+    BlockSizes,
     EmpatheticEncoderOutput,
     EmpatheticPreTrainedModel,
     EmpatheticSeq2SeqLMOutput,
@@ -43,7 +44,7 @@ class EmpatheticTransformerEncoder(nn.Module):
         self.embed_states = nn.Embedding(config.num_dialogue_states, config.d_model)
         self.embed_positions = SinusoidalPositions(config.max_position_embeddings, config.d_model)
         self.dropout = nn.Dropout(config.embedding_dropout)
-        self.stack = TransformerEncoderStack(config)
+        self.stack = TransformerEncoderStack(BlockSizes.from_config(config), config.encoder_layers)
 
     def forward(
         self,
@@ -66,7 +67,7 @@ class EmpatheticTransformerDecoder(nn.Module):
         self.embed_tokens = embed_tokens
         self.embed_positions = SinusoidalPositions(config.max_position_embeddings, config.d_model)
         self.dropout = nn.Dropout(config.embedding_dropout)
-        self.stack = TransformerDecoderStack(config)
+        self.stack = TransformerDecoderStack(BlockSizes.from_config(config), config.decoder_layers)
 
     def forward(self, input_ids, encoder_hidden_states, encoder_attention_mask=None, past_key_values=None):
         offset = cached_length(past_key_values)

@@ -29,6 +29,7 @@ from transformers.utils import can_return_tuple
 
 from .configuration_imagine import ImagineConfig
 from .layers import (
+    BlockSizes,
     EmpatheticEncoderOutput,
     EmpatheticPreTrainedModel,
     EmpatheticSeq2SeqLMOutput,
@@ -75,20 +76,20 @@ class ImaginePreTrainedModel(EmpatheticPreTrainedModel):
 class ImagineEncoder(nn.Module):
     def __init__(self, config: ImagineConfig, embed_tokens: nn.Embedding):
         super().__init__()
-        d = config.d_model
+        d, sizes, layers = config.d_model, BlockSizes.from_config(config), config.encoder_layers
         self.config = config
         self.embed_tokens = embed_tokens
         self.embed_positions = SinusoidalPositions(config.max_position_embeddings, d)
         self.embed_states = nn.Embedding(config.num_dialogue_states, d)  # E_S of eq. 4
         self.dropout = nn.Dropout(config.embedding_dropout)
-        self.context_encoder = TransformerEncoderStack(config)  # H_S for emotion perception
+        self.context_encoder = TransformerEncoderStack(sizes, layers)  # H_S for emotion perception
         self.emotion_head = nn.Linear(d, config.num_labels)  # W_e, b_e of eq. 1
-        self.cause_encoder = TransformerEncoderStack(config)  # eq. 5
+        self.cause_encoder = TransformerEncoderStack(sizes, layers)  # eq. 5
         self.mechanism_vectors = nn.Linear(d, config.num_mechanisms * d)  # W_cm_i, b_cm_i of eq. 6 (one d-dim e_cm_i each)
         self.mechanism_heads = nn.Parameter(torch.empty(config.num_mechanisms, d, 2))  # e_cm_i → no / yes, eq. 7
-        self.knowledge_encoder = TransformerEncoderStack(config)  # eq. 10
+        self.knowledge_encoder = TransformerEncoderStack(sizes, layers)  # eq. 10
         self.refine_input = nn.Linear(2 * d, d)  # U (2d) → d
-        self.refine_encoder = TransformerEncoderStack(config)  # eq. 14
+        self.refine_encoder = TransformerEncoderStack(sizes, layers)  # eq. 14
         self.highlight = nn.Linear(2 * d, d)  # MLP of eq. 16
         self.memory = nn.Linear(4 * d, d)  # ĤC (4d) → the decoder's width
 
@@ -163,7 +164,7 @@ class ImagineDecoder(nn.Module):
         self.embed_positions = SinusoidalPositions(config.max_position_embeddings, config.d_model)
         self.dropout = nn.Dropout(config.embedding_dropout)
         self.emotion_input = nn.Linear(config.num_labels, config.d_model)
-        self.stack = TransformerDecoderStack(config)
+        self.stack = TransformerDecoderStack(BlockSizes.from_config(config), config.decoder_layers)
 
     def forward(self, input_ids, encoder_outputs: ImagineEncoderOutput, past_key_values=None):
         offset = cached_length(past_key_values)

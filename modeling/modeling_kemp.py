@@ -24,6 +24,7 @@ from transformers.utils import can_return_tuple
 from .configuration_kemp import KempConfig
 from .graphs import CONCEPT_STATE, emotional_context_graph
 from .layers import (
+    BlockSizes,
     EmpatheticEncoderOutput,
     EmpatheticPreTrainedModel,
     EmpatheticSeq2SeqLMOutput,
@@ -80,10 +81,9 @@ class KempEncoder(nn.Module):
         self.embed_states = nn.Embedding(config.num_dialogue_states, config.d_model)
         self.embed_positions = SinusoidalPositions(config.max_position_embeddings, config.d_model)
         self.dropout = nn.Dropout(config.embedding_dropout)
-        self.graph_attention = MultiHeadAttention(
-            config.d_model, config.num_heads, config.attention_dim, config.attention_dropout
-        )  # W_q, W_k, W_v of eqs. 3–4
-        self.stack = TransformerEncoderStack(config)  # eqs. 5–6
+        sizes = BlockSizes.from_config(config)
+        self.graph_attention = MultiHeadAttention.of(sizes)  # W_q, W_k, W_v of eqs. 3–4
+        self.stack = TransformerEncoderStack(sizes, config.encoder_layers)  # eqs. 5–6
         self.emotion_head = nn.Linear(config.d_model, config.num_labels, bias=False)  # W_e of eq. 8
         self.classifier_dropout = nn.Dropout(config.classifier_dropout)
 
@@ -126,12 +126,12 @@ class KempDecoderLayer(GradientCheckpointingLayer):
 
     def __init__(self, config: KempConfig, layer_idx: int):
         super().__init__()
-        d, h, a, p = config.d_model, config.num_heads, config.attention_dim, config.attention_dropout
-        self.self_attn = MultiHeadAttention(d, h, a, p, layer_idx)
-        self.graph_attn = MultiHeadAttention(d, h, a, p, layer_idx)  # W_r (query), W_c (key), W_u (value)
+        sizes, d = BlockSizes.from_config(config), config.d_model
+        self.self_attn = MultiHeadAttention.of(sizes, layer_idx)
+        self.graph_attn = MultiHeadAttention.of(sizes, layer_idx)  # W_r (query), W_c (key), W_u (value)
         # [g_s; c_e] → d: the paper adds the 2d-dim c to the d-dim y_{j-1} in eq. 13, so it is projected
         self.emotional_features = nn.Linear(2 * d, d) if config.use_emotion_dependency else None
-        self.ffn = FeedForward(d, config.ffn_dim, config.dropout)
+        self.ffn = FeedForward.of(sizes)
         self.self_attn_layer_norm, self.context_layer_norm, self.ffn_layer_norm = (nn.LayerNorm(d) for _ in range(3))
         self.dropout = nn.Dropout(config.dropout)
 
