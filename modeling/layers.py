@@ -1,8 +1,8 @@
 """Transformer blocks shared by every from-scratch model in this folder.
 
-Holds: sinusoidal positions, multi-head attention on torch SDPA with transformers' ``EncoderDecoderCache``,
-pre-norm encoder / decoder layers and stacks (the layout of MoEL's and KEMP's Transformer), and the
-``ModelOutput`` dataclasses the models return. Shapes: B batch, S source length, T target length, D model dim.
+Holds: sinusoidal positions and the word embedding, the block sizes (:class:`BlockSizes`), multi-head attention on
+torch SDPA with transformers' ``EncoderDecoderCache``, pre-norm encoder / decoder layers and stacks (the layout of
+MoEL's and KEMP's Transformer), the models' ``PreTrainedModel`` base and the ``ModelOutput`` dataclasses they return. Shapes: B batch, S source length, T target length, D model dim.
 """
 
 from __future__ import annotations
@@ -59,6 +59,21 @@ class ScaledWordEmbedding(nn.Embedding):
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         return super().forward(input_ids) * self.embed_scale
+
+
+class WordEmbedder(nn.Module):
+    """Base of the encoders and decoders over the model's word embedding ``embed_tokens`` (shared, owned by the model):
+    with sinusoidal ``embed_positions`` and the embedding ``dropout``; :meth:`embed` adds words and positions."""
+
+    def __init__(self, config, embed_tokens: nn.Embedding | None):
+        super().__init__()
+        self.embed_tokens = embed_tokens
+        self.embed_positions = SinusoidalPositions(config.max_position_embeddings, config.d_model)
+        self.dropout = nn.Dropout(config.embedding_dropout)
+
+    def embed(self, input_ids: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        """Word + position embeddings (..., L, D) of ``input_ids`` (..., L) whose first position is ``offset``."""
+        return self.embed_tokens(input_ids) + self.embed_positions(input_ids.shape[-1], offset)
 
 
 def explicit_attention(query, key, value, attention_mask=None, dropout: float = 0.0, gates=None):
@@ -409,7 +424,8 @@ class EmpatheticSeq2SeqModelOutput(ModelOutput):
     """Output of the bare encoder-decoders (``AutoModel``).
 
     The key/value cache is the field ``cache`` (transformers >= 5.24's name; 5.17–5.23 call it
-    ``past_key_values``). The forwards accept either name."""
+    ``past_key_values``). The forwards take ``cache``; ``past_key_values`` is renamed to it
+    (:data:`~.encoder_decoder.renamed_cache_argument`)."""
 
     last_hidden_state: torch.FloatTensor | None = None  # (B, T, D) decoder states
     cache: Cache | None = None
