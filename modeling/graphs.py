@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 from transformers.modeling_layers import GradientCheckpointingLayer
 
-from .layers import FeedForward, MultiHeadAttention
+from .layers import BlockSizes, FeedForward, MultiHeadAttention
 
 CONCEPT_STATE = 2  # vertex state id of ConceptNet concepts (0 = speaker word, 1 = listener word)
 
@@ -108,18 +108,20 @@ class RelationEnhancedAttention(nn.Module):
         return att.out_proj(out)
 
 
-
 class GraphTransformerLayer(GradientCheckpointingLayer):
     """Pre-norm attention over a graph's edges + FFN (the vanilla graph transformer); relational when
     ``num_relations`` is given (``relations`` then holds edge relation ids, -1 = none; else a bool adjacency)."""
 
-    def __init__(self, config, num_relations: int | None = None):
+    def __init__(self, sizes: BlockSizes, num_relations: int | None = None):
         super().__init__()
-        d, h, a, p = config.d_model, config.num_heads, config.attention_dim, config.attention_dropout
-        self.attention = RelationEnhancedAttention(d, h, a, p, num_relations) if num_relations else MultiHeadAttention(d, h, a, p)
-        self.ffn = FeedForward(d, config.ffn_dim, config.dropout)
+        d = sizes.d_model
+        if num_relations:
+            self.attention = RelationEnhancedAttention(d, sizes.num_heads, sizes.attention_dim, sizes.attention_dropout, num_relations)
+        else:
+            self.attention = MultiHeadAttention.of(sizes)
+        self.ffn = FeedForward.of(sizes)
         self.attention_layer_norm, self.ffn_layer_norm = nn.LayerNorm(d), nn.LayerNorm(d)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = nn.Dropout(sizes.dropout)
 
     def forward(self, vertices: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
         normed = self.attention_layer_norm(vertices)

@@ -1,8 +1,8 @@
 """Transformer blocks shared by every from-scratch model in this folder.
 
-Holds: sinusoidal positions, multi-head attention on torch SDPA with transformers' ``EncoderDecoderCache``,
-pre-norm encoder / decoder layers and stacks (the layout of MoEL's and KEMP's Transformer), and the
-``ModelOutput`` dataclasses the models return. Shapes: B batch, S source length, T target length, D model dim.
+Holds: sinusoidal positions and the word embedding, the block sizes (:class:`BlockSizes`), multi-head attention on
+torch SDPA with transformers' ``EncoderDecoderCache``, pre-norm encoder / decoder layers and stacks (the layout of
+MoEL's and KEMP's Transformer), the models' ``PreTrainedModel`` base and the ``ModelOutput`` dataclasses they return. Shapes: B batch, S source length, T target length, D model dim.
 """
 
 from __future__ import annotations
@@ -61,6 +61,21 @@ class ScaledWordEmbedding(nn.Embedding):
         return super().forward(input_ids) * self.embed_scale
 
 
+class WordEmbedder(nn.Module):
+    """Base of the encoders and decoders over the model's word embedding ``embed_tokens`` (shared, owned by the model):
+    with sinusoidal ``embed_positions`` and the embedding ``dropout``; :meth:`embed` adds words and positions."""
+
+    def __init__(self, config, embed_tokens: nn.Embedding | None):
+        super().__init__()
+        self.embed_tokens = embed_tokens
+        self.embed_positions = SinusoidalPositions(config.max_position_embeddings, config.d_model)
+        self.dropout = nn.Dropout(config.embedding_dropout)
+
+    def embed(self, input_ids: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        """Word + position embeddings (..., L, D) of ``input_ids`` (..., L) whose first position is ``offset``."""
+        return self.embed_tokens(input_ids) + self.embed_positions(input_ids.shape[-1], offset)
+
+
 def explicit_attention(query, key, value, attention_mask=None, dropout: float = 0.0, gates=None):
     """Scaled dot-product attention with its weights: ``(output (B, H, T, d), weights (B, H, T, S))``.
 
@@ -78,6 +93,27 @@ def explicit_attention(query, key, value, attention_mask=None, dropout: float = 
     return F.dropout(weights, dropout) @ value, weights
 
 
+@dataclass(frozen=True)
+class BlockSizes:
+    """The sizes of one transformer block: width D, heads, total key/value depth shared by the heads (MoEL's
+    ``depth``), feed-forward size (MoEL's ``filter``) and the residual / attention dropouts."""
+
+    d_model: int
+    num_heads: int
+    attention_dim: int
+    ffn_dim: int
+    dropout: float
+    attention_dropout: float
+
+    @classmethod
+    def from_config(cls, config, **overrides) -> BlockSizes:
+        """The sizes a config gives every block (``d_model``, ``num_heads``, ``attention_dim``, ``ffn_dim``, ``dropout``,
+        ``attention_dropout``); ``overrides`` replace some, e.g. a smaller stack's own heads or feed-forward size."""
+        sizes = {"d_model": config.d_model, "num_heads": config.num_heads, "attention_dim": config.attention_dim, "ffn_dim": config.ffn_dim,
+                 "dropout": config.dropout, "attention_dropout": config.attention_dropout}  # fmt: skip
+        return cls(**{**sizes, **overrides})
+
+
 class MultiHeadAttention(nn.Module):
     """Multi-head attention with a separate total key/value depth (MoEL's ``total_key_depth``).
 
@@ -93,6 +129,11 @@ class MultiHeadAttention(nn.Module):
         self.k_proj = nn.Linear(d_model, attention_dim, bias=False)
         self.v_proj = nn.Linear(d_model, attention_dim, bias=False)
         self.out_proj = nn.Linear(attention_dim, d_model, bias=False)
+
+    @classmethod
+    def of(cls, sizes: BlockSizes, layer_idx: int | None = None) -> MultiHeadAttention:
+        """An attention of a block of ``sizes``; ``layer_idx`` names its slot in a key/value cache."""
+        return cls(sizes.d_model, sizes.num_heads, sizes.attention_dim, sizes.attention_dropout, layer_idx)
 
     def _heads(self, x: torch.Tensor) -> torch.Tensor:  # (B, L, H*d) -> (B, H, L, d)
         return x.view(*x.shape[:2], self.num_heads, self.head_dim).transpose(1, 2)
@@ -146,6 +187,10 @@ class FeedForward(nn.Module):
         super().__init__()
         self.fc1, self.fc2, self.dropout = nn.Linear(d_model, ffn_dim), nn.Linear(ffn_dim, d_model), nn.Dropout(dropout)
 
+    @classmethod
+    def of(cls, sizes: BlockSizes) -> FeedForward:
+        return cls(sizes.d_model, sizes.ffn_dim, sizes.dropout)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc2(self.dropout(F.relu(self.fc1(x))))
 
@@ -153,13 +198,12 @@ class FeedForward(nn.Module):
 class EncoderLayer(GradientCheckpointingLayer):
     """Pre-norm self-attention + FFN block."""
 
-    def __init__(self, config, layer_idx: int = 0):
+    def __init__(self, sizes: BlockSizes, layer_idx: int = 0):
         super().__init__()
-        d = config.d_model
-        self.self_attn = MultiHeadAttention(d, config.num_heads, config.attention_dim, config.attention_dropout, layer_idx)
-        self.ffn = FeedForward(d, config.ffn_dim, config.dropout)
-        self.self_attn_layer_norm, self.ffn_layer_norm = nn.LayerNorm(d), nn.LayerNorm(d)
-        self.dropout = nn.Dropout(config.dropout)
+        self.self_attn = MultiHeadAttention.of(sizes, layer_idx)
+        self.ffn = FeedForward.of(sizes)
+        self.self_attn_layer_norm, self.ffn_layer_norm = nn.LayerNorm(sizes.d_model), nn.LayerNorm(sizes.d_model)
+        self.dropout = nn.Dropout(sizes.dropout)
 
     def forward(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
         h = self.self_attn(self.self_attn_layer_norm(hidden_states), attention_mask=attention_mask)
@@ -170,14 +214,13 @@ class EncoderLayer(GradientCheckpointingLayer):
 class DecoderLayer(GradientCheckpointingLayer):
     """Pre-norm causal self-attention, cross-attention over the encoder, FFN."""
 
-    def __init__(self, config, layer_idx: int):
+    def __init__(self, sizes: BlockSizes, layer_idx: int):
         super().__init__()
-        d, h, a, p = config.d_model, config.num_heads, config.attention_dim, config.attention_dropout
-        self.self_attn = MultiHeadAttention(d, h, a, p, layer_idx)
-        self.cross_attn = MultiHeadAttention(d, h, a, p, layer_idx)
-        self.ffn = FeedForward(d, config.ffn_dim, config.dropout)
-        self.self_attn_layer_norm, self.cross_attn_layer_norm, self.ffn_layer_norm = (nn.LayerNorm(d) for _ in range(3))
-        self.dropout = nn.Dropout(config.dropout)
+        self.self_attn = MultiHeadAttention.of(sizes, layer_idx)
+        self.cross_attn = MultiHeadAttention.of(sizes, layer_idx)
+        self.ffn = FeedForward.of(sizes)
+        self.self_attn_layer_norm, self.cross_attn_layer_norm, self.ffn_layer_norm = (nn.LayerNorm(sizes.d_model) for _ in range(3))
+        self.dropout = nn.Dropout(sizes.dropout)
 
     def forward(self, hidden_states, encoder_hidden_states, encoder_mask, self_mask, is_causal, cache=None):
         h = self.self_attn(
@@ -239,12 +282,12 @@ def padding_mask(attention_mask: torch.Tensor | None) -> torch.Tensor | None:
 
 
 class TransformerEncoderStack(nn.Module):
-    """Encoder layers over already-embedded inputs, then a final layer norm."""
+    """``num_layers`` encoder layers of ``sizes`` over already-embedded inputs, then a final layer norm."""
 
-    def __init__(self, config):
+    def __init__(self, sizes: BlockSizes, num_layers: int):
         super().__init__()
-        self.layers = nn.ModuleList(EncoderLayer(config, i) for i in range(config.encoder_layers))
-        self.layer_norm = nn.LayerNorm(config.d_model)
+        self.layers = nn.ModuleList(EncoderLayer(sizes, i) for i in range(num_layers))
+        self.layer_norm = nn.LayerNorm(sizes.d_model)
 
     def forward(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
         mask, hidden_states = padding_mask(attention_mask), inputs_embeds
@@ -254,12 +297,12 @@ class TransformerEncoderStack(nn.Module):
 
 
 class TransformerDecoderStack(nn.Module):
-    """Decoder layers over already-embedded target prefixes, then a final layer norm."""
+    """``num_layers`` decoder layers of ``sizes`` over already-embedded target prefixes, then a final layer norm."""
 
-    def __init__(self, config):
+    def __init__(self, sizes: BlockSizes, num_layers: int):
         super().__init__()
-        self.layers = nn.ModuleList(DecoderLayer(config, i) for i in range(config.decoder_layers))
-        self.layer_norm = nn.LayerNorm(config.d_model)
+        self.layers = nn.ModuleList(DecoderLayer(sizes, i) for i in range(num_layers))
+        self.layer_norm = nn.LayerNorm(sizes.d_model)
 
     def forward(self, inputs_embeds, encoder_hidden_states, encoder_attention_mask, past_key_values=None):
         is_causal, self_mask = causal_self_mask(inputs_embeds.shape[1], past_key_values, inputs_embeds.device)
@@ -381,7 +424,8 @@ class EmpatheticSeq2SeqModelOutput(ModelOutput):
     """Output of the bare encoder-decoders (``AutoModel``).
 
     The key/value cache is the field ``cache`` (transformers >= 5.24's name; 5.17–5.23 call it
-    ``past_key_values``). The forwards accept either name."""
+    ``past_key_values``). The forwards take ``cache``; ``past_key_values`` is renamed to it
+    (:data:`~.encoder_decoder.renamed_cache_argument`)."""
 
     last_hidden_state: torch.FloatTensor | None = None  # (B, T, D) decoder states
     cache: Cache | None = None

@@ -13,19 +13,23 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
-from transformers.cache_utils import DynamicCache, EncoderDecoderCache
+from transformers.cache_utils import EncoderDecoderCache
 from transformers.generation import GenerationMixin
 from transformers.modeling_layers import GradientCheckpointingLayer
-from transformers.utils import can_return_tuple
 
 from .configuration_case import CaseConfig
+from .encoder_decoder import (
+    EmpatheticEncoderDecoderModel,
+    EmpatheticForConditionalGeneration,
+    model_forward,
+    teacher_forcing,
+)
 from .graphs import (
     CONCEPT_STATE,
     KNOWLEDGE,
@@ -35,20 +39,18 @@ from .graphs import (
     emotional_context_graph,
 )
 from .layers import (
+    BlockSizes,
     EmpatheticEncoderOutput,
     EmpatheticPreTrainedModel,
     EmpatheticSeq2SeqLMOutput,
-    EmpatheticSeq2SeqModelOutput,
     FeedForward,
     MultiHeadAttention,
-    ScaledWordEmbedding,
-    SinusoidalPositions,
     TransformerEncoderStack,
+    WordEmbedder,
     cached_length,
     causal_self_mask,
     face_weights,
     padding_mask,
-    shift_tokens_right,
 )
 
 LISTENER_STATE = 1
@@ -107,44 +109,32 @@ class CasePreTrainedModel(EmpatheticPreTrainedModel):
     config: CaseConfig
 
 
-def _stack(config: CaseConfig, layers: int) -> TransformerEncoderStack:
-    sized = copy.deepcopy(config)
-    sized.encoder_layers = layers
-    return TransformerEncoderStack(sized)
-
-
-class CaseEncoder(nn.Module):
+class CaseEncoder(WordEmbedder):
     """Graph encoding, context encoding, knowledge discernment priors, reactions and emotion (§3.1–3.2)."""
 
     def __init__(self, config: CaseConfig, embed_tokens: nn.Embedding):
-        super().__init__()
-        d = config.d_model
+        super().__init__(config, embed_tokens)
+        d, sizes = config.d_model, BlockSizes.from_config(config)
         self.config = config
-        self.embed_tokens = embed_tokens
-        self.embed_positions = SinusoidalPositions(config.max_position_embeddings, d)
         self.embed_states = nn.Embedding(config.num_dialogue_states, d)  # speaker / listener words of the context
         self.embed_vertex_types = nn.Embedding(2, d)  # G_EC: word or emotional concept
         self.intensity = nn.Linear(1, d, bias=False)  # superimposes ω(v_i) on ec_i
-        self.dropout = nn.Dropout(config.embedding_dropout)
         self.context_encoder = self.build_context_encoder(config)
-        self.cognition_encoder = _stack(config, config.cognition_layers)
-        self.cognition_graph = nn.ModuleList(GraphTransformerLayer(config, NUM_COGNITION_EDGE_RELATIONS) for _ in range(config.graph_layers))
-        self.concept_graph = nn.ModuleList(GraphTransformerLayer(config) for _ in range(config.graph_layers))
+        self.cognition_encoder = TransformerEncoderStack(sizes, config.cognition_layers)
+        self.cognition_graph = nn.ModuleList(GraphTransformerLayer(sizes, NUM_COGNITION_EDGE_RELATIONS) for _ in range(config.graph_layers))
+        self.concept_graph = nn.ModuleList(GraphTransformerLayer(sizes) for _ in range(config.graph_layers))
         self.graph_norms = nn.ModuleList(nn.LayerNorm(d) for _ in range(2))
         self.cognition_query = nn.Sequential(nn.Linear(d, d), nn.Tanh())  # φ_CS of eq. 4
         self.concept_query = nn.Sequential(nn.Linear(d, d), nn.Tanh())  # φ_EC
-        self.reaction_encoder = _stack(config, config.reaction_layers)
+        self.reaction_encoder = TransformerEncoderStack(sizes, config.reaction_layers)
         self.reaction_fusion = nn.Linear(2 * d, d)  # S_X[j] ⊕ her_i → d
-        self.reaction_context_encoder = _stack(config, config.reaction_layers)
+        self.reaction_context_encoder = TransformerEncoderStack(sizes, config.reaction_layers)
         self.affect_gate = nn.Linear(2 * d, 1)  # w_aff of eq. 15
         self.emotion_head = nn.Linear(d, config.num_labels)  # W_emo of eq. 16
         self.context_fusion = nn.Linear(3 * d, d)  # MLP of eq. 18
 
     def build_context_encoder(self, config: CaseConfig) -> nn.Module | None:
-        return TransformerEncoderStack(config)
-
-    def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
-        return self.embed_tokens(input_ids) + self.embed_positions(input_ids.shape[-1])
+        return TransformerEncoderStack(BlockSizes.from_config(config), config.encoder_layers)
 
     def encode_context(self, input_ids: torch.Tensor, states: torch.Tensor, mask: torch.Tensor, dropout: bool = True) -> torch.Tensor:
         """The context encoder over word + position + dialogue-state embeddings → S_X (B, S, D) (§3.2)."""
@@ -262,13 +252,13 @@ class CaseDecoderLayer(GradientCheckpointingLayer):
 
     def __init__(self, config: CaseConfig, layer_idx: int):
         super().__init__()
-        d, h, a, p = config.d_model, config.num_heads, config.attention_dim, config.attention_dropout
-        self.self_attn = MultiHeadAttention(d, h, a, p, layer_idx)
-        self.cognition_attn = MultiHeadAttention(d, h, a, p)  # small key sets: recomputed per step, not cached
-        self.concept_attn = MultiHeadAttention(d, h, a, p)
-        self.context_attn = MultiHeadAttention(d, h, a, p, layer_idx)  # cached like any cross-attention
-        self.ffn = FeedForward(d, config.ffn_dim, config.dropout)
-        self.norms = nn.ModuleList(nn.LayerNorm(d) for _ in range(5))
+        sizes = BlockSizes.from_config(config)
+        self.self_attn = MultiHeadAttention.of(sizes, layer_idx)
+        self.cognition_attn = MultiHeadAttention.of(sizes)  # small key sets: recomputed per step, not cached
+        self.concept_attn = MultiHeadAttention.of(sizes)
+        self.context_attn = MultiHeadAttention.of(sizes, layer_idx)  # cached like any cross-attention
+        self.ffn = FeedForward.of(sizes)
+        self.norms = nn.ModuleList(nn.LayerNorm(config.d_model) for _ in range(5))
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, hidden, encoder_outputs: CaseEncoderOutput, masks, self_mask, is_causal, cache=None):
@@ -285,18 +275,14 @@ class CaseDecoderLayer(GradientCheckpointingLayer):
         return hidden + self.dropout(self.ffn(self.norms[4](hidden)))
 
 
-class CaseDecoder(nn.Module):
+class CaseDecoder(WordEmbedder):
     def __init__(self, config: CaseConfig, embed_tokens: nn.Embedding):
-        super().__init__()
-        self.embed_tokens = embed_tokens
-        self.embed_positions = SinusoidalPositions(config.max_position_embeddings, config.d_model)
-        self.dropout = nn.Dropout(config.embedding_dropout)
+        super().__init__(config, embed_tokens)
         self.layers = nn.ModuleList(CaseDecoderLayer(config, i) for i in range(config.decoder_layers))
         self.layer_norm = nn.LayerNorm(config.d_model)
 
     def forward(self, input_ids, encoder_outputs: CaseEncoderOutput, past_key_values=None):
-        offset = cached_length(past_key_values)
-        hidden = self.dropout(self.embed_tokens(input_ids) + self.embed_positions(input_ids.shape[1], offset))
+        hidden = self.dropout(self.embed(input_ids, cached_length(past_key_values)))
         is_causal, self_mask = causal_self_mask(input_ids.shape[1], past_key_values, input_ids.device)
         # an empty K_CS (no inference retrieved) is attended as if its first vertex were valid: its weight is then
         # on a padding vertex whose state is the cognition encoder's output for [PAD] — harmless and finite
@@ -308,54 +294,11 @@ class CaseDecoder(nn.Module):
         return self.layer_norm(hidden)
 
 
-class CaseModel(CasePreTrainedModel):
+class CaseModel(CasePreTrainedModel, EmpatheticEncoderDecoderModel):
     """Bare CASE encoder-decoder (``AutoModel``)."""
 
-    _tied_weights_keys = {"encoder.embed_tokens.weight": "shared.weight", "decoder.embed_tokens.weight": "shared.weight"}
-
-    def __init__(self, config: CaseConfig):
-        super().__init__(config)
-        self.shared = ScaledWordEmbedding(config.vocab_size, config.d_model, config.pad_token_id, config.scale_embedding)
-        self.encoder = CaseEncoder(config, self.shared)
-        self.decoder = CaseDecoder(config, self.shared)
-        self.post_init()
-
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.shared
-
-    def set_input_embeddings(self, value: nn.Embedding) -> None:
-        self.shared = self.encoder.embed_tokens = self.decoder.embed_tokens = value
-
-    def get_encoder(self) -> CaseEncoder:
-        return self.encoder
-
-    @can_return_tuple  # return_dict=False (argument or config) gives the output's tuple
-    def forward(
-        self,
-        input_ids: torch.LongTensor | None = None,
-        decoder_input_ids: torch.LongTensor | None = None,
-        encoder_outputs: CaseEncoderOutput | None = None,
-        cache: EncoderDecoderCache | None = None,
-        use_cache: bool | None = None,
-        past_key_values: EncoderDecoderCache | None = None,  # the name transformers < 5.24 passes
-        **kwargs,  # the encoder's inputs (see CaseEncoder.forward)
-    ) -> EmpatheticSeq2SeqModelOutput:
-        if encoder_outputs is None:
-            if input_ids is None:
-                raise ValueError("pass input_ids and CASE's knowledge inputs, or encoder_outputs")
-            encoder_outputs = self.encoder(input_ids, **kwargs)
-        elif not isinstance(encoder_outputs, CaseEncoderOutput):
-            raise TypeError(f"CASE needs the CaseEncoderOutput of its own encoder, got {type(encoder_outputs).__name__}")
-        if decoder_input_ids is None:
-            raise ValueError("pass decoder_input_ids, or labels to CaseForConditionalGeneration")
-        cache = cache if cache is not None else past_key_values
-        use_cache = self.config.use_cache if use_cache is None else use_cache
-        if use_cache and cache is None and not self.training:
-            cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
-        hidden = self.decoder(decoder_input_ids, encoder_outputs, cache)
-        return EmpatheticSeq2SeqModelOutput(
-            last_hidden_state=hidden, cache=cache if use_cache else None, encoder_last_hidden_state=encoder_outputs.last_hidden_state
-        )
+    encoder_class, decoder_class, encoder_output_class = CaseEncoder, CaseDecoder, CaseEncoderOutput
+    context_description = "the context, with CASE's knowledge inputs"
 
 
 ENCODER_INPUTS = (
@@ -365,9 +308,11 @@ ENCODER_INPUTS = (
 
 
 class CaseObjectives:
-    """CASE's training objectives, shared by CASE and CASE-BlenderBot: L = γ1 (L_BOW + L_KL + L_coarse + α L_fine)
-    + γ2 L_emo + γ3 L_gen + γ4 L_div. A model mixing this in has ``config``, the CASE encoder as :meth:`get_encoder`
-    and calls :meth:`init_objectives` in its ``__init__``.
+    """CASE's training objectives and forward, shared by CASE and CASE-BlenderBot: L = γ1 (L_BOW + L_KL + L_coarse +
+    α L_fine) + γ2 L_emo + γ3 L_gen + γ4 L_div. A model mixing this in (before its ``PreTrainedModel`` base, so that
+    its :meth:`forward` is the model's) has ``config``, the CASE encoder as :meth:`get_encoder` and its outputs from
+    ``encode``, the decoder's log-probabilities and cache from ``response_log_probs(decoder_input_ids, encoder_outputs,
+    cache, use_cache)``, and calls :meth:`init_objectives` in its ``__init__``.
 
     ``bow_pretraining = True`` (set by :class:`training.callbacks.PretrainingPhaseCallback`) trains L_BOW alone, the
     paper's first phase. ``token_frequency`` counts the tokens the model predicted in training (CEM's diversity
@@ -462,30 +407,7 @@ class CaseObjectives:
         weights.update(emotion_loss=c.emotion_loss_weight, generation_loss=c.generation_loss_weight, diversity_loss=c.diversity_loss_weight)
         return sum(weights[name] * value for name, value in losses.items()), losses
 
-
-class CaseForConditionalGeneration(CasePreTrainedModel, CaseObjectives, GenerationMixin):
-    """CASE with its losses (:class:`CaseObjectives`)."""
-
-    _tied_weights_keys = {"lm_head.weight": "model.shared.weight"}
-
-    def __init__(self, config: CaseConfig):
-        super().__init__(config)
-        self.model = CaseModel(config)
-        self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=config.output_bias)
-        self.init_objectives(config.d_model, config.vocab_size)
-        self.post_init()
-        self.generation_config.max_new_tokens = 30  # "the maximum decoding step is set to 30"
-
-    def get_encoder(self) -> CaseEncoder:
-        return self.model.encoder
-
-    def get_output_embeddings(self) -> nn.Linear:
-        return self.lm_head
-
-    def set_output_embeddings(self, value: nn.Linear) -> None:
-        self.lm_head = value
-
-    @can_return_tuple  # return_dict=False (argument or config) gives the output's tuple
+    @model_forward
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -495,30 +417,36 @@ class CaseForConditionalGeneration(CasePreTrainedModel, CaseObjectives, Generati
         labels: torch.LongTensor | None = None,  # (B, T) response ids + EOS, -100 = ignored
         emotion_labels: torch.LongTensor | None = None,  # (B,)
         use_cache: bool | None = None,
-        past_key_values: EncoderDecoderCache | None = None,
         **kwargs,  # the encoder's inputs (see CaseEncoder.forward)
     ) -> CaseSeq2SeqLMOutput:
-        if labels is not None and decoder_input_ids is None:
-            decoder_input_ids = shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
-            use_cache = False
-        if encoder_outputs is None:
-            if input_ids is None:
-                raise ValueError("pass input_ids and CASE's knowledge inputs, or encoder_outputs")
-            encoder_outputs = self.model.encoder(input_ids, **{k: v for k, v in kwargs.items() if k in ENCODER_INPUTS})
-        outputs = self.model(
-            decoder_input_ids=decoder_input_ids, encoder_outputs=encoder_outputs,
-            cache=cache if cache is not None else past_key_values, use_cache=use_cache,
-        )  # fmt: skip
-        log_probs = self.lm_head(outputs.last_hidden_state).float().log_softmax(-1)
+        decoder_input_ids, use_cache = teacher_forcing(labels, decoder_input_ids, use_cache, self.config)
+        encoder_outputs = self.encode(input_ids, encoder_outputs, **{k: v for k, v in kwargs.items() if k in ENCODER_INPUTS})
+        log_probs, cache = self.response_log_probs(decoder_input_ids, encoder_outputs, cache, use_cache)
         loss, losses = self.case_losses(log_probs, labels, emotion_labels, encoder_outputs)
         return CaseSeq2SeqLMOutput(
             loss=loss,
             logits=log_probs,
             emotion_logits=encoder_outputs.emotion_logits,
-            cache=outputs.cache,
+            cache=cache,
             encoder_last_hidden_state=encoder_outputs.last_hidden_state,
             **losses,
         )
+
+
+class CaseForConditionalGeneration(CaseObjectives, CasePreTrainedModel, EmpatheticForConditionalGeneration, GenerationMixin):
+    """CASE with its losses (:class:`CaseObjectives`)."""
+
+    bare_model_class = CaseModel
+
+    def __init__(self, config: CaseConfig):
+        super().__init__(config)
+        self.init_objectives(config.d_model, config.vocab_size)
+        self.post_init()
+        self.generation_config.max_new_tokens = 30  # "the maximum decoding step is set to 30"
+
+    def response_log_probs(self, decoder_input_ids, encoder_outputs: CaseEncoderOutput, cache, use_cache):
+        outputs = self.model(decoder_input_ids=decoder_input_ids, encoder_outputs=encoder_outputs, cache=cache, use_cache=use_cache)
+        return self.lm_head(outputs.last_hidden_state).float().log_softmax(-1), outputs.cache
 
 
 __all__ = ["CaseEncoder", "CaseForConditionalGeneration", "CaseModel", "CaseObjectives", "CasePreTrainedModel"]

@@ -20,7 +20,6 @@ from torch import nn
 from transformers import AutoModelForSeq2SeqLM, PreTrainedModel
 from transformers import initialization as init
 from transformers.generation import GenerationMixin
-from transformers.utils import can_return_tuple
 from transformers.modeling_outputs import BaseModelOutput
 
 from .backbone_blocks import (
@@ -34,8 +33,9 @@ from .backbone_blocks import (
     pretrained_backbone,
 )
 from .configuration_case_blenderbot import CaseBlenderbotConfig
-from .layers import EmpatheticPreTrainedModel, shift_tokens_right
-from .modeling_case import ENCODER_INPUTS, CaseEncoder, CaseEncoderOutput, CaseObjectives, CaseSeq2SeqLMOutput
+from .encoder_decoder import EncodesContext
+from .layers import EmpatheticPreTrainedModel
+from .modeling_case import CaseEncoder, CaseEncoderOutput, CaseObjectives
 
 
 class CaseBackboneEncoder(CaseEncoder):
@@ -89,8 +89,11 @@ class CaseBlenderbotPreTrainedModel(EmpatheticPreTrainedModel):
             init.zeros_(module.fusion_gate)
 
 
-class CaseBlenderbotForConditionalGeneration(BackboneAccessors, CaseBlenderbotPreTrainedModel, CaseObjectives, GenerationMixin):
+class CaseBlenderbotForConditionalGeneration(BackboneAccessors, EncodesContext, CaseObjectives, CaseBlenderbotPreTrainedModel, GenerationMixin):
     """CASE-BlenderBot with CASE's losses; :meth:`from_backbone` builds one around a pretrained checkpoint."""
+
+    encoder_output_class = CaseEncoderOutput
+    context_description = "the context, with CASE's knowledge inputs"
 
     def __init__(self, config: CaseBlenderbotConfig):
         super().__init__(config)
@@ -132,32 +135,11 @@ class CaseBlenderbotForConditionalGeneration(BackboneAccessors, CaseBlenderbotPr
             for attention, memory in zip(attentions, memories, strict=True):
                 attention.memory = memory
 
-    @can_return_tuple  # return_dict=False (argument or config) gives the output's tuple
-    def forward(
-        self,
-        input_ids: torch.LongTensor | None = None,
-        decoder_input_ids: torch.LongTensor | None = None,
-        encoder_outputs: CaseEncoderOutput | None = None,
-        cache=None,
-        labels: torch.LongTensor | None = None,  # (B, T) response ids + EOS, -100 = ignored
-        emotion_labels: torch.LongTensor | None = None,  # (B,)
-        use_cache: bool | None = None,
-        past_key_values=None,  # the name transformers < 5.24 passes
-        **kwargs,  # the encoder's inputs (see CaseEncoder.forward)
-    ) -> CaseSeq2SeqLMOutput:
-        c = self.config
-        if labels is not None and decoder_input_ids is None:
-            decoder_input_ids = shift_tokens_right(labels, c.pad_token_id, c.decoder_start_token_id)
-            use_cache = False
-        if encoder_outputs is None:
-            if input_ids is None:
-                raise ValueError("pass input_ids and CASE's knowledge inputs, or encoder_outputs")
-            encoder_outputs = self.encoder(input_ids, **{k: v for k, v in kwargs.items() if k in ENCODER_INPUTS})
-        elif not isinstance(encoder_outputs, CaseEncoderOutput):
-            raise TypeError(f"CASE-BlenderBot needs the CaseEncoderOutput of its own encoder, got {type(encoder_outputs).__name__}")
-        cache = cache if cache is not None else past_key_values
+    def response_log_probs(self, decoder_input_ids, encoder_outputs: CaseEncoderOutput, cache, use_cache):
+        """The backbone's decoder with K_CS and K_EC set for the knowledge attentions; its cross-attention reads S'_X
+        (eq. 18) over the context words."""
         self._set_knowledge(encoder_outputs)
-        try:  # the backbone's decoder; its cross-attention reads S'_X (eq. 18) over the context words
+        try:
             out = self.backbone(
                 encoder_outputs=BaseModelOutput(last_hidden_state=encoder_outputs.last_hidden_state),
                 attention_mask=encoder_outputs.context_mask.long(), decoder_input_ids=decoder_input_ids, use_cache=use_cache,
@@ -165,16 +147,7 @@ class CaseBlenderbotForConditionalGeneration(BackboneAccessors, CaseBlenderbotPr
             )  # fmt: skip
         finally:
             self._set_knowledge(None)
-        log_probs = out.logits.float().log_softmax(-1)
-        loss, losses = self.case_losses(log_probs, labels, emotion_labels, encoder_outputs)
-        return CaseSeq2SeqLMOutput(
-            loss=loss,
-            logits=log_probs,
-            emotion_logits=encoder_outputs.emotion_logits,
-            cache=output_cache(out),
-            encoder_last_hidden_state=encoder_outputs.last_hidden_state,
-            **losses,
-        )
+        return out.logits.float().log_softmax(-1), output_cache(out)
 
 
 __all__ = ["CaseBlenderbotForConditionalGeneration", "CaseBlenderbotPreTrainedModel"]

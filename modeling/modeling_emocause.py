@@ -12,32 +12,35 @@ L_ml = L_r + L_g (eq. 7) after a reasoner pre-training phase (set ``reasoner_pre
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers.cache_utils import DynamicCache, EncoderDecoderCache
+from transformers.cache_utils import EncoderDecoderCache
 from transformers.generation import GenerationMixin
 from transformers.modeling_layers import GradientCheckpointingLayer
-from transformers.utils import can_return_tuple
 
 from .configuration_emocause import EmoCauseConfig
+from .encoder_decoder import (
+    EmpatheticEncoderDecoderModel,
+    EmpatheticForConditionalGeneration,
+    model_forward,
+    teacher_forcing,
+)
 from .layers import (
+    BlockSizes,
     EmpatheticEncoderOutput,
     EmpatheticPreTrainedModel,
     EmpatheticSeq2SeqLMOutput,
-    EmpatheticSeq2SeqModelOutput,
     FeedForward,
     MultiHeadAttention,
-    ScaledWordEmbedding,
     SinusoidalPositions,
     TransformerEncoderStack,
+    WordEmbedder,
     cached_length,
     causal_self_mask,
     explicit_attention,
     padding_mask,
-    shift_tokens_right,
 )
 
 
@@ -69,12 +72,8 @@ class EmotionReasoner(nn.Module):
     def __init__(self, config: EmoCauseConfig, embed_tokens: nn.Embedding):
         super().__init__()
         self.embed_tokens = embed_tokens
-        stack_config = SimpleNamespace(
-            d_model=config.d_model, encoder_layers=config.reasoner_layers, num_heads=config.reasoner_heads,
-            attention_dim=config.d_model, ffn_dim=config.reasoner_ffn_dim, dropout=config.dropout,
-            attention_dropout=config.attention_dropout,
-        )  # fmt: skip
-        self.stack = TransformerEncoderStack(stack_config)
+        sizes = BlockSizes.from_config(config, num_heads=config.reasoner_heads, attention_dim=config.d_model, ffn_dim=config.reasoner_ffn_dim)
+        self.stack = TransformerEncoderStack(sizes, config.reasoner_layers)
         self.emotion_head = nn.Linear(config.d_model, config.num_labels)  # W_e, b_e of eq. 1
         self.cause_head = nn.Linear(config.d_model, 2)  # W_c, b_c of eq. 2
 
@@ -84,7 +83,8 @@ class EmotionReasoner(nn.Module):
 
 
 class EmoCauseEncoder(nn.Module):
-    """Emotion reasoner, then the generator's encoder over word + position + emotion embeddings."""
+    """Emotion reasoner, then the generator's encoder over word + position + emotion embeddings (not a :class:`WordEmbedder`:
+    its reasoner is registered before the word embedding, an order its checkpoints' state dicts keep)."""
 
     def __init__(self, config: EmoCauseConfig, embed_tokens: nn.Embedding, embed_emotions: nn.Embedding | None):
         super().__init__()
@@ -93,7 +93,7 @@ class EmoCauseEncoder(nn.Module):
         self.embed_tokens, self.embed_emotions = embed_tokens, embed_emotions
         self.embed_positions = SinusoidalPositions(config.max_position_embeddings, config.d_model)
         self.dropout = nn.Dropout(config.embedding_dropout)
-        self.stack = TransformerEncoderStack(config)
+        self.stack = TransformerEncoderStack(BlockSizes.from_config(config), config.encoder_layers)
         self.reasoner_frozen = False  # set by the ForConditionalGeneration model for "w/o multi-task"
 
     def gates(self, cause_logits: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -135,11 +135,11 @@ class GatedAttention(nn.Module):
     """The gated attention layer of eq. 5: its queries come from the cross-attention output, its keys and values
     are the encoder states H as the layer's cross-attention projected (and cached) them."""
 
-    def __init__(self, config: EmoCauseConfig):
+    def __init__(self, sizes: BlockSizes):
         super().__init__()
-        self.num_heads, self.dropout = config.num_heads, config.attention_dropout
-        self.q_proj = nn.Linear(config.d_model, config.attention_dim, bias=False)
-        self.out_proj = nn.Linear(config.attention_dim, config.d_model, bias=False)
+        self.num_heads, self.dropout = sizes.num_heads, sizes.attention_dropout
+        self.q_proj = nn.Linear(sizes.d_model, sizes.attention_dim, bias=False)
+        self.out_proj = nn.Linear(sizes.attention_dim, sizes.d_model, bias=False)
 
     def forward(self, hidden_states, key, value, attention_mask, gates):
         query = self.q_proj(hidden_states).view(*hidden_states.shape[:2], self.num_heads, -1).transpose(1, 2)
@@ -152,12 +152,12 @@ class EmoCauseDecoderLayer(GradientCheckpointingLayer):
 
     def __init__(self, config: EmoCauseConfig, layer_idx: int):
         super().__init__()
-        d, h, a, p = config.d_model, config.num_heads, config.attention_dim, config.attention_dropout
-        self.self_attn = MultiHeadAttention(d, h, a, p, layer_idx)
-        self.cross_attn = MultiHeadAttention(d, h, a, p, layer_idx)
-        self.gated_attn = GatedAttention(config) if config.use_cause_gating else None
-        self.ffn = FeedForward(d, config.ffn_dim, config.dropout)
-        self.norms = nn.ModuleList(nn.LayerNorm(d) for _ in range(4 if config.use_cause_gating else 3))
+        sizes = BlockSizes.from_config(config)
+        self.self_attn = MultiHeadAttention.of(sizes, layer_idx)
+        self.cross_attn = MultiHeadAttention.of(sizes, layer_idx)
+        self.gated_attn = GatedAttention(sizes) if config.use_cause_gating else None
+        self.ffn = FeedForward.of(sizes)
+        self.norms = nn.ModuleList(nn.LayerNorm(config.d_model) for _ in range(4 if config.use_cause_gating else 3))
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, hidden, encoder_hidden, encoder_mask, gates, self_mask, is_causal, cache=None):
@@ -173,12 +173,10 @@ class EmoCauseDecoderLayer(GradientCheckpointingLayer):
         return hidden + self.dropout(self.ffn(self.norms[-1](hidden)))
 
 
-class EmoCauseDecoder(nn.Module):
+class EmoCauseDecoder(WordEmbedder):
     def __init__(self, config: EmoCauseConfig, embed_tokens: nn.Embedding, embed_emotions: nn.Embedding | None):
-        super().__init__()
-        self.embed_tokens, self.embed_emotions = embed_tokens, embed_emotions
-        self.embed_positions = SinusoidalPositions(config.max_position_embeddings, config.d_model)
-        self.dropout = nn.Dropout(config.embedding_dropout)
+        super().__init__(config, embed_tokens)
+        self.embed_emotions = embed_emotions
         self.layers = nn.ModuleList(EmoCauseDecoderLayer(config, i) for i in range(config.decoder_layers))
         self.layer_norm = nn.LayerNorm(config.d_model)
 
@@ -187,7 +185,7 @@ class EmoCauseDecoder(nn.Module):
         if past_key_values is not None and getattr(past_key_values, "is_compileable", False):
             raise ValueError("emocause does not decode with a static cache (its gated attention re-reads the cross-attention "
                              "keys, which a static cache pads): generate without cache_implementation='static'")  # fmt: skip
-        embeds = self.embed_tokens(input_ids) + self.embed_positions(input_ids.shape[1], offset)
+        embeds = self.embed(input_ids, offset)
         if self.embed_emotions is not None:
             embeds = embeds + self.embed_emotions(encoder_outputs.emotion_ids)[:, None]  # E_ε
         hidden = self.dropout(embeds)
@@ -201,12 +199,12 @@ class EmoCauseDecoder(nn.Module):
         return self.layer_norm(hidden)
 
 
-class EmoCauseModel(EmoCausePreTrainedModel):
+class EmoCauseModel(EmoCausePreTrainedModel, EmpatheticEncoderDecoderModel):
     """Bare reasoner + generator (``AutoModel``): decoder hidden states."""
 
-    def __init__(self, config: EmoCauseConfig):
-        super().__init__(config)
-        self.shared = ScaledWordEmbedding(config.vocab_size, config.d_model, config.pad_token_id, config.scale_embedding)
+    encoder_output_class = EmoCauseEncoderOutput
+
+    def build_encoder_decoder(self, config: EmoCauseConfig) -> None:
         self.embed_emotions = nn.Embedding(config.num_labels, config.d_model) if config.use_emotion_embedding else None
         self.encoder = EmoCauseEncoder(config, self.shared, self.embed_emotions)
         self.decoder = EmoCauseDecoder(config, self.shared, self.embed_emotions)
@@ -216,68 +214,21 @@ class EmoCauseModel(EmoCausePreTrainedModel):
         }
         if self.embed_emotions is not None:
             self._tied_weights_keys |= {f"{part}.embed_emotions.weight": "embed_emotions.weight" for part in ("encoder", "decoder")}
-        self.post_init()
-
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.shared
 
     def set_input_embeddings(self, value: nn.Embedding) -> None:
         self.shared = self.encoder.embed_tokens = self.encoder.reasoner.embed_tokens = self.decoder.embed_tokens = value
 
-    def get_encoder(self) -> EmoCauseEncoder:
-        return self.encoder
 
-    @can_return_tuple  # return_dict=False (argument or config) gives the output's tuple
-    def forward(
-        self,
-        input_ids: torch.LongTensor | None = None,
-        attention_mask: torch.Tensor | None = None,
-        decoder_input_ids: torch.LongTensor | None = None,
-        encoder_outputs: EmoCauseEncoderOutput | None = None,
-        cache: EncoderDecoderCache | None = None,
-        use_cache: bool | None = None,
-        past_key_values: EncoderDecoderCache | None = None,  # the name transformers < 5.24 passes
-        **kwargs,
-    ) -> EmpatheticSeq2SeqModelOutput:
-        if encoder_outputs is None:
-            if input_ids is None:
-                raise ValueError("pass input_ids (the encoded dialogue context) or encoder_outputs")
-            encoder_outputs = self.encoder(input_ids, attention_mask)
-        elif not isinstance(encoder_outputs, EmoCauseEncoderOutput):
-            raise TypeError(f"the generator needs the EmoCauseEncoderOutput of its own encoder, got {type(encoder_outputs).__name__}")
-        if decoder_input_ids is None:
-            raise ValueError("pass decoder_input_ids, or labels to EmoCauseForConditionalGeneration")
-        cache = cache if cache is not None else past_key_values
-        use_cache = self.config.use_cache if use_cache is None else use_cache
-        if use_cache and cache is None and not self.training:
-            cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
-        hidden = self.decoder(decoder_input_ids, encoder_outputs, cache)
-        return EmpatheticSeq2SeqModelOutput(
-            last_hidden_state=hidden, cache=cache if use_cache else None, encoder_last_hidden_state=encoder_outputs.last_hidden_state
-        )
-
-
-class EmoCauseForConditionalGeneration(EmoCausePreTrainedModel, GenerationMixin):
+class EmoCauseForConditionalGeneration(EmoCausePreTrainedModel, EmpatheticForConditionalGeneration, GenerationMixin):
     """Reasoner + generator with the LM head; ``reasoner_pretraining = True`` trains the reasoner alone (L_r)."""
 
-    _tied_weights_keys = {"lm_head.weight": "model.shared.weight"}
+    bare_model_class = EmoCauseModel
 
     def __init__(self, config: EmoCauseConfig):
         super().__init__(config)
-        self.model = EmoCauseModel(config)
-        self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=config.output_bias)
         self.reasoner_pretraining = False  # runtime phase flag (training.callbacks sets it), not configuration
         self.post_init()
         self.generation_config.update(max_new_tokens=30, do_sample=True, top_k=3)  # top-k (k = 3) sampling
-
-    def get_encoder(self) -> EmoCauseEncoder:
-        return self.model.encoder
-
-    def get_output_embeddings(self) -> nn.Linear:
-        return self.lm_head
-
-    def set_output_embeddings(self, value: nn.Linear) -> None:
-        self.lm_head = value
 
     def reasoner_losses(self, emotion_logits, cause_logits, emotion_labels=None, cause_labels=None) -> dict:
         """The two terms of L_r (eq. 4): emotion NLL, and the per-word cause NLL averaged over labelled words."""
@@ -288,7 +239,7 @@ class EmoCauseForConditionalGeneration(EmoCausePreTrainedModel, GenerationMixin)
             losses["cause_loss"] = F.cross_entropy(cause_logits.flatten(0, 1).float(), cause_labels.flatten(), ignore_index=-100)
         return losses
 
-    @can_return_tuple  # return_dict=False (argument or config) gives the output's tuple
+    @model_forward
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,  # (B, S) "[CLS] context" word ids
@@ -300,7 +251,6 @@ class EmoCauseForConditionalGeneration(EmoCausePreTrainedModel, GenerationMixin)
         emotion_labels: torch.LongTensor | None = None,  # (B,)
         cause_labels: torch.LongTensor | None = None,  # (B, S) word-level cause labels, -100 = padding
         use_cache: bool | None = None,
-        past_key_values: EncoderDecoderCache | None = None,  # the name transformers < 5.24 passes
         **kwargs,
     ) -> EmoCauseSeq2SeqLMOutput:
         encoder = self.model.encoder
@@ -310,17 +260,9 @@ class EmoCauseForConditionalGeneration(EmoCausePreTrainedModel, GenerationMixin)
             losses = self.reasoner_losses(emotion_logits, cause_logits, emotion_labels, cause_labels)
             return EmoCauseSeq2SeqLMOutput(loss=sum(losses.values()), emotion_logits=emotion_logits, cause_logits=cause_logits, **losses)
 
-        if labels is not None and decoder_input_ids is None:
-            decoder_input_ids = shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
-            use_cache = False
-        if encoder_outputs is None:
-            if input_ids is None:
-                raise ValueError("pass input_ids (the encoded dialogue context) or encoder_outputs")
-            encoder_outputs = encoder(input_ids, attention_mask)
-        outputs = self.model(
-            decoder_input_ids=decoder_input_ids, encoder_outputs=encoder_outputs,
-            cache=cache if cache is not None else past_key_values, use_cache=use_cache,
-        )  # fmt: skip
+        decoder_input_ids, use_cache = teacher_forcing(labels, decoder_input_ids, use_cache, self.config)
+        encoder_outputs = self.encode(input_ids, encoder_outputs, attention_mask=attention_mask)
+        outputs = self.model(decoder_input_ids=decoder_input_ids, encoder_outputs=encoder_outputs, cache=cache, use_cache=use_cache)
         logits = self.lm_head(outputs.last_hidden_state)
         losses = {}
         if labels is not None:

@@ -23,23 +23,26 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from transformers import initialization as init
-from transformers.cache_utils import DynamicCache, EncoderDecoderCache
+from transformers.cache_utils import EncoderDecoderCache
 from transformers.generation import GenerationMixin
-from transformers.utils import can_return_tuple
 
 from .configuration_imagine import ImagineConfig
+from .encoder_decoder import (
+    EmpatheticEncoderDecoderModel,
+    EmpatheticForConditionalGeneration,
+    model_forward,
+    teacher_forcing,
+)
 from .layers import (
+    BlockSizes,
     EmpatheticEncoderOutput,
     EmpatheticPreTrainedModel,
     EmpatheticSeq2SeqLMOutput,
-    EmpatheticSeq2SeqModelOutput,
-    ScaledWordEmbedding,
-    SinusoidalPositions,
     TransformerDecoderStack,
     TransformerEncoderStack,
+    WordEmbedder,
     cached_length,
     face_weights,
-    shift_tokens_right,
 )
 
 KNOWLEDGE_TYPES = ("Affect", "Behaviour", "Physical", "Events")  # rows of ``knowledge_ids``; Affect has no [CLS]
@@ -72,28 +75,26 @@ class ImaginePreTrainedModel(EmpatheticPreTrainedModel):
             init.normal_(module.mechanism_heads, std=self.config.init_std)
 
 
-class ImagineEncoder(nn.Module):
+class ImagineEncoder(WordEmbedder):
     def __init__(self, config: ImagineConfig, embed_tokens: nn.Embedding):
-        super().__init__()
-        d = config.d_model
+        super().__init__(config, embed_tokens)
+        d, sizes, layers = config.d_model, BlockSizes.from_config(config), config.encoder_layers
         self.config = config
-        self.embed_tokens = embed_tokens
-        self.embed_positions = SinusoidalPositions(config.max_position_embeddings, d)
         self.embed_states = nn.Embedding(config.num_dialogue_states, d)  # E_S of eq. 4
-        self.dropout = nn.Dropout(config.embedding_dropout)
-        self.context_encoder = TransformerEncoderStack(config)  # H_S for emotion perception
+        self.context_encoder = TransformerEncoderStack(sizes, layers)  # H_S for emotion perception
         self.emotion_head = nn.Linear(d, config.num_labels)  # W_e, b_e of eq. 1
-        self.cause_encoder = TransformerEncoderStack(config)  # eq. 5
+        self.cause_encoder = TransformerEncoderStack(sizes, layers)  # eq. 5
         self.mechanism_vectors = nn.Linear(d, config.num_mechanisms * d)  # W_cm_i, b_cm_i of eq. 6 (one d-dim e_cm_i each)
         self.mechanism_heads = nn.Parameter(torch.empty(config.num_mechanisms, d, 2))  # e_cm_i → no / yes, eq. 7
-        self.knowledge_encoder = TransformerEncoderStack(config)  # eq. 10
+        self.knowledge_encoder = TransformerEncoderStack(sizes, layers)  # eq. 10
         self.refine_input = nn.Linear(2 * d, d)  # U (2d) → d
-        self.refine_encoder = TransformerEncoderStack(config)  # eq. 14
+        self.refine_encoder = TransformerEncoderStack(sizes, layers)  # eq. 14
         self.highlight = nn.Linear(2 * d, d)  # MLP of eq. 16
         self.memory = nn.Linear(4 * d, d)  # ĤC (4d) → the decoder's width
 
-    def embed(self, input_ids, state_ids=None):
-        embeds = self.embed_tokens(input_ids) + self.embed_positions(input_ids.shape[-1])
+    def embed_with_states(self, input_ids, state_ids=None):
+        """Word + position (+ dialogue-state, eq. 4) embeddings, after dropout."""
+        embeds = self.embed(input_ids)
         if state_ids is not None:
             embeds = embeds + self.embed_states(state_ids)
         return self.dropout(embeds)
@@ -113,15 +114,15 @@ class ImagineEncoder(nn.Module):
         c, d = self.config, self.config.d_model
         mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask
         states = torch.zeros_like(input_ids) if dialogue_state_ids is None else dialogue_state_ids
-        h_s = self.context_encoder(self.embed(input_ids, states), mask)
+        h_s = self.context_encoder(self.embed_with_states(input_ids, states), mask)
         emotion_logits = self.emotion_head(h_s[:, 0])  # ê_emo, eq. 1
 
         if c.use_causes and cause_input_ids is not None:  # eqs. 4–5; w/o cause (or no C given): C = S
             cause_mask = torch.ones_like(cause_input_ids) if cause_attention_mask is None else cause_attention_mask
             cause_states = torch.zeros_like(cause_input_ids) if cause_state_ids is None else cause_state_ids
-            h_c = self.cause_encoder(self.embed(cause_input_ids, cause_states), cause_mask)
+            h_c = self.cause_encoder(self.embed_with_states(cause_input_ids, cause_states), cause_mask)
         else:
-            h_c, cause_mask = self.cause_encoder(self.embed(input_ids, states), mask), mask
+            h_c, cause_mask = self.cause_encoder(self.embed_with_states(input_ids, states), mask), mask
         b, length = h_c.shape[:2]
 
         mechanism_logits, e_cm = None, h_c.new_zeros(b, d)
@@ -133,7 +134,7 @@ class ImagineEncoder(nn.Module):
         if c.use_knowledge and knowledge_ids is not None:
             k_mask = knowledge_ids.ne(self.embed_tokens.padding_idx) if knowledge_attention_mask is None else knowledge_attention_mask
             width = knowledge_ids.shape[-1]
-            h_k = self.knowledge_encoder(self.embed(knowledge_ids.reshape(-1, width)), k_mask.reshape(-1, width)).view(b, 4, width, d)
+            h_k = self.knowledge_encoder(self.embed_with_states(knowledge_ids.reshape(-1, width)), k_mask.reshape(-1, width)).view(b, 4, width, d)
             weights = k_mask[:, 0, :, None].to(h_k.dtype)
             affect = (h_k[:, 0] * weights).sum(1) / weights.sum(1).clamp_min(1)  # eq. 12: mean over S_Affect
             summaries = torch.stack([affect, h_k[:, 1, 0], h_k[:, 2, 0], h_k[:, 3, 0]], dim=1)  # eq. 11: first position
@@ -154,16 +155,13 @@ class ImagineEncoder(nn.Module):
         )
 
 
-class ImagineDecoder(nn.Module):
+class ImagineDecoder(WordEmbedder):
     """Response decoder (eq. 18): y*_0 = ê_emo projected to d, then the tokens; cross-attention to ĤC."""
 
     def __init__(self, config: ImagineConfig, embed_tokens: nn.Embedding):
-        super().__init__()
-        self.embed_tokens = embed_tokens
-        self.embed_positions = SinusoidalPositions(config.max_position_embeddings, config.d_model)
-        self.dropout = nn.Dropout(config.embedding_dropout)
+        super().__init__(config, embed_tokens)
         self.emotion_input = nn.Linear(config.num_labels, config.d_model)
-        self.stack = TransformerDecoderStack(config)
+        self.stack = TransformerDecoderStack(BlockSizes.from_config(config), config.decoder_layers)
 
     def forward(self, input_ids, encoder_outputs: ImagineEncoderOutput, past_key_values=None):
         offset = cached_length(past_key_values)
@@ -175,54 +173,11 @@ class ImagineDecoder(nn.Module):
         return self.stack(hidden, encoder_outputs.last_hidden_state, encoder_outputs.cause_mask, past_key_values)
 
 
-class ImagineModel(ImaginePreTrainedModel):
+class ImagineModel(ImaginePreTrainedModel, EmpatheticEncoderDecoderModel):
     """Bare IMAGINE encoder-decoder (``AutoModel``)."""
 
-    _tied_weights_keys = {"encoder.embed_tokens.weight": "shared.weight", "decoder.embed_tokens.weight": "shared.weight"}
-
-    def __init__(self, config: ImagineConfig):
-        super().__init__(config)
-        self.shared = ScaledWordEmbedding(config.vocab_size, config.d_model, config.pad_token_id, config.scale_embedding)
-        self.encoder = ImagineEncoder(config, self.shared)
-        self.decoder = ImagineDecoder(config, self.shared)
-        self.post_init()
-
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.shared
-
-    def set_input_embeddings(self, value: nn.Embedding) -> None:
-        self.shared = self.encoder.embed_tokens = self.decoder.embed_tokens = value
-
-    def get_encoder(self) -> ImagineEncoder:
-        return self.encoder
-
-    @can_return_tuple  # return_dict=False (argument or config) gives the output's tuple
-    def forward(
-        self,
-        input_ids: torch.LongTensor | None = None,
-        decoder_input_ids: torch.LongTensor | None = None,
-        encoder_outputs: ImagineEncoderOutput | None = None,
-        cache: EncoderDecoderCache | None = None,
-        use_cache: bool | None = None,
-        past_key_values: EncoderDecoderCache | None = None,
-        **kwargs,
-    ) -> EmpatheticSeq2SeqModelOutput:
-        if encoder_outputs is None:
-            if input_ids is None:
-                raise ValueError("pass input_ids (the context S) or encoder_outputs")
-            encoder_outputs = self.encoder(input_ids, **kwargs)
-        elif not isinstance(encoder_outputs, ImagineEncoderOutput):
-            raise TypeError(f"IMAGINE needs the ImagineEncoderOutput of its own encoder, got {type(encoder_outputs).__name__}")
-        if decoder_input_ids is None:
-            raise ValueError("pass decoder_input_ids, or labels to ImagineForConditionalGeneration")
-        cache = cache if cache is not None else past_key_values
-        use_cache = self.config.use_cache if use_cache is None else use_cache
-        if use_cache and cache is None and not self.training:
-            cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
-        hidden = self.decoder(decoder_input_ids, encoder_outputs, cache)
-        return EmpatheticSeq2SeqModelOutput(
-            last_hidden_state=hidden, cache=cache if use_cache else None, encoder_last_hidden_state=encoder_outputs.last_hidden_state
-        )
+    encoder_class, decoder_class, encoder_output_class = ImagineEncoder, ImagineDecoder, ImagineEncoderOutput
+    context_description = "the context S"
 
 
 ENCODER_INPUTS = (
@@ -231,28 +186,17 @@ ENCODER_INPUTS = (
 )  # fmt: skip
 
 
-class ImagineForConditionalGeneration(ImaginePreTrainedModel, GenerationMixin):
+class ImagineForConditionalGeneration(ImaginePreTrainedModel, EmpatheticForConditionalGeneration, GenerationMixin):
     """IMAGINE with eq. 23: L = λ1 L_gen + λ2 L_emo + λ3 L_cm + λ4 L_div. ``token_frequency`` holds FACE's counts
     (of predictions or targets, ``config.face_counts``), summed over processes and saved with the weights."""
 
-    _tied_weights_keys = {"lm_head.weight": "model.shared.weight"}
+    bare_model_class = ImagineModel
 
     def __init__(self, config: ImagineConfig):
         super().__init__(config)
-        self.model = ImagineModel(config)
-        self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=config.output_bias)
         self.register_buffer("token_frequency", torch.zeros(config.vocab_size))
         self.post_init()
         self.generation_config.max_new_tokens = 30  # "30 decoding steps" (App. B)
-
-    def get_encoder(self) -> ImagineEncoder:
-        return self.model.encoder
-
-    def get_output_embeddings(self) -> nn.Linear:
-        return self.lm_head
-
-    def set_output_embeddings(self, value: nn.Linear) -> None:
-        self.lm_head = value
 
     def count_tokens(self, log_probs: torch.Tensor, labels: torch.Tensor) -> None:
         """Add this batch's counts (eq. 20's FQ) to ``token_frequency`` before weighting it (FACE re-weights per batch)."""
@@ -264,7 +208,7 @@ class ImagineForConditionalGeneration(ImaginePreTrainedModel, GenerationMixin):
             torch.distributed.all_reduce(counts)
         self.token_frequency += counts
 
-    @can_return_tuple  # return_dict=False (argument or config) gives the output's tuple
+    @model_forward
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -275,20 +219,11 @@ class ImagineForConditionalGeneration(ImaginePreTrainedModel, GenerationMixin):
         emotion_labels: torch.LongTensor | None = None,
         mechanism_labels: torch.LongTensor | None = None,  # (B, 3) er, ip, ex ∈ {0, 1}
         use_cache: bool | None = None,
-        past_key_values: EncoderDecoderCache | None = None,
-        **kwargs,
+        **kwargs,  # the encoder's inputs (see ImagineEncoder.forward)
     ) -> ImagineSeq2SeqLMOutput:
-        if labels is not None and decoder_input_ids is None:
-            decoder_input_ids = shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
-            use_cache = False
-        if encoder_outputs is None:
-            if input_ids is None:
-                raise ValueError("pass input_ids (the context S) or encoder_outputs")
-            encoder_outputs = self.model.encoder(input_ids, **{k: v for k, v in kwargs.items() if k in ENCODER_INPUTS})
-        outputs = self.model(
-            decoder_input_ids=decoder_input_ids, encoder_outputs=encoder_outputs,
-            cache=cache if cache is not None else past_key_values, use_cache=use_cache,
-        )  # fmt: skip
+        decoder_input_ids, use_cache = teacher_forcing(labels, decoder_input_ids, use_cache, self.config)
+        encoder_outputs = self.encode(input_ids, encoder_outputs, **{k: v for k, v in kwargs.items() if k in ENCODER_INPUTS})
+        outputs = self.model(decoder_input_ids=decoder_input_ids, encoder_outputs=encoder_outputs, cache=cache, use_cache=use_cache)
         log_probs = self.lm_head(outputs.last_hidden_state).float().log_softmax(-1)
         c, losses = self.config, {}
         if labels is not None:

@@ -16,27 +16,31 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers.cache_utils import DynamicCache, EncoderDecoderCache
+from transformers.cache_utils import EncoderDecoderCache
 from transformers.generation import GenerationMixin
 from transformers.modeling_layers import GradientCheckpointingLayer
-from transformers.utils import can_return_tuple
 
 from .configuration_kemp import KempConfig
+from .encoder_decoder import (
+    EmpatheticEncoderDecoderModel,
+    EmpatheticForConditionalGeneration,
+    model_forward,
+    teacher_forcing,
+)
 from .graphs import CONCEPT_STATE, emotional_context_graph
 from .layers import (
+    BlockSizes,
     EmpatheticEncoderOutput,
     EmpatheticPreTrainedModel,
     EmpatheticSeq2SeqLMOutput,
     EmpatheticSeq2SeqModelOutput,
     FeedForward,
     MultiHeadAttention,
-    ScaledWordEmbedding,
-    SinusoidalPositions,
     TransformerEncoderStack,
+    WordEmbedder,
     cached_length,
     causal_self_mask,
     padding_mask,
-    shift_tokens_right,
 )
 
 
@@ -70,20 +74,16 @@ class KempPreTrainedModel(EmpatheticPreTrainedModel):
     config: KempConfig
 
 
-class KempEncoder(nn.Module):
+class KempEncoder(WordEmbedder):
     """Emotional context encoder (phase B)."""
 
     def __init__(self, config: KempConfig, embed_tokens: nn.Embedding):
-        super().__init__()
+        super().__init__(config, embed_tokens)
         self.use_emotional_knowledge = config.use_emotional_knowledge
-        self.embed_tokens = embed_tokens
         self.embed_states = nn.Embedding(config.num_dialogue_states, config.d_model)
-        self.embed_positions = SinusoidalPositions(config.max_position_embeddings, config.d_model)
-        self.dropout = nn.Dropout(config.embedding_dropout)
-        self.graph_attention = MultiHeadAttention(
-            config.d_model, config.num_heads, config.attention_dim, config.attention_dropout
-        )  # W_q, W_k, W_v of eqs. 3–4
-        self.stack = TransformerEncoderStack(config)  # eqs. 5–6
+        sizes = BlockSizes.from_config(config)
+        self.graph_attention = MultiHeadAttention.of(sizes)  # W_q, W_k, W_v of eqs. 3–4
+        self.stack = TransformerEncoderStack(sizes, config.encoder_layers)  # eqs. 5–6
         self.emotion_head = nn.Linear(config.d_model, config.num_labels, bias=False)  # W_e of eq. 8
         self.classifier_dropout = nn.Dropout(config.classifier_dropout)
 
@@ -103,7 +103,7 @@ class KempEncoder(nn.Module):
         if not self.use_emotional_knowledge:  # w/o ECE: no concept vertices, no emotion intensities
             attention_mask = attention_mask * states.ne(CONCEPT_STATE)
             intensity = torch.zeros_like(intensity)
-        vertices = self.embed_tokens(input_ids) + self.embed_positions(input_ids.shape[1]) + self.embed_states(states)  # eq. 2
+        vertices = self.embed(input_ids) + self.embed_states(states)  # eq. 2
         vertices = self.dropout(vertices)
         adjacency = emotional_context_graph(attention_mask, states, sources)
         vertices = vertices + self.graph_attention(vertices, attention_mask=adjacency[:, None])  # eq. 3
@@ -126,12 +126,12 @@ class KempDecoderLayer(GradientCheckpointingLayer):
 
     def __init__(self, config: KempConfig, layer_idx: int):
         super().__init__()
-        d, h, a, p = config.d_model, config.num_heads, config.attention_dim, config.attention_dropout
-        self.self_attn = MultiHeadAttention(d, h, a, p, layer_idx)
-        self.graph_attn = MultiHeadAttention(d, h, a, p, layer_idx)  # W_r (query), W_c (key), W_u (value)
+        sizes, d = BlockSizes.from_config(config), config.d_model
+        self.self_attn = MultiHeadAttention.of(sizes, layer_idx)
+        self.graph_attn = MultiHeadAttention.of(sizes, layer_idx)  # W_r (query), W_c (key), W_u (value)
         # [g_s; c_e] → d: the paper adds the 2d-dim c to the d-dim y_{j-1} in eq. 13, so it is projected
         self.emotional_features = nn.Linear(2 * d, d) if config.use_emotion_dependency else None
-        self.ffn = FeedForward(d, config.ffn_dim, config.dropout)
+        self.ffn = FeedForward.of(sizes)
         self.self_attn_layer_norm, self.context_layer_norm, self.ffn_layer_norm = (nn.LayerNorm(d) for _ in range(3))
         self.dropout = nn.Dropout(config.dropout)
 
@@ -151,14 +151,11 @@ class KempDecoderLayer(GradientCheckpointingLayer):
         return self.ffn_layer_norm(s + self.dropout(self.ffn(s))), weights.mean(1)  # eq. 14; a_i of eq. 15
 
 
-class KempDecoder(nn.Module):
+class KempDecoder(WordEmbedder):
     """Emotion-dependency decoder (phase C): y_0 = e'_p = W_z e_p + b_z, then the decoder layers."""
 
     def __init__(self, config: KempConfig, embed_tokens: nn.Embedding):
-        super().__init__()
-        self.embed_tokens = embed_tokens
-        self.embed_positions = SinusoidalPositions(config.max_position_embeddings, config.d_model)
-        self.dropout = nn.Dropout(config.embedding_dropout)
+        super().__init__(config, embed_tokens)
         self.emotion_input = nn.Linear(config.num_labels, config.d_model) if config.use_emotion_dependency else None  # W_z, b_z
         self.layers = nn.ModuleList(KempDecoderLayer(config, i) for i in range(config.decoder_layers))
 
@@ -179,84 +176,31 @@ class KempDecoder(nn.Module):
         return hidden, weights  # (B, T, D), (B, T, S) of the last layer
 
 
-class KempModel(KempPreTrainedModel):
+class KempModel(KempPreTrainedModel, EmpatheticEncoderDecoderModel):
     """Bare KEMP encoder-decoder (``AutoModel``): decoder states and the decoder's graph attention."""
 
-    _tied_weights_keys = {"encoder.embed_tokens.weight": "shared.weight", "decoder.embed_tokens.weight": "shared.weight"}
+    encoder_class, decoder_class, encoder_output_class = KempEncoder, KempDecoder, KempEncoderOutput
+    context_description = "the emotional context graph's vertices"
 
-    def __init__(self, config: KempConfig):
-        super().__init__(config)
-        self.shared = ScaledWordEmbedding(config.vocab_size, config.d_model, config.pad_token_id, config.scale_embedding)
-        self.encoder = KempEncoder(config, self.shared)
-        self.decoder = KempDecoder(config, self.shared)
-        self.post_init()
-
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.shared
-
-    def set_input_embeddings(self, value: nn.Embedding) -> None:
-        self.shared = self.encoder.embed_tokens = self.decoder.embed_tokens = value
-
-    def get_encoder(self) -> KempEncoder:
-        return self.encoder
-
-    @can_return_tuple  # return_dict=False (argument or config) gives the output's tuple
-    def forward(
-        self,
-        input_ids: torch.LongTensor | None = None,
-        attention_mask: torch.Tensor | None = None,
-        dialogue_state_ids: torch.LongTensor | None = None,
-        concept_sources: torch.LongTensor | None = None,
-        emotion_intensity: torch.FloatTensor | None = None,
-        decoder_input_ids: torch.LongTensor | None = None,
-        encoder_outputs: KempEncoderOutput | None = None,
-        cache: EncoderDecoderCache | None = None,
-        use_cache: bool | None = None,
-        past_key_values: EncoderDecoderCache | None = None,  # the name transformers < 5.24 passes
-        **kwargs,
-    ) -> KempSeq2SeqModelOutput:
-        if encoder_outputs is None:
-            if input_ids is None:
-                raise ValueError("pass input_ids (the emotional context graph's vertices) or encoder_outputs")
-            encoder_outputs = self.encoder(input_ids, attention_mask, dialogue_state_ids, concept_sources, emotion_intensity)
-        elif not isinstance(encoder_outputs, KempEncoderOutput):
-            raise TypeError(f"KEMP needs the KempEncoderOutput of its own encoder, got {type(encoder_outputs).__name__}")
-        if decoder_input_ids is None:
-            raise ValueError("pass decoder_input_ids, or labels to KempForConditionalGeneration")
-        cache = cache if cache is not None else past_key_values
-        use_cache = self.config.use_cache if use_cache is None else use_cache
-        if use_cache and cache is None and not self.training:
-            cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
-        hidden, weights = self.decoder(decoder_input_ids, encoder_outputs, cache)
-        return KempSeq2SeqModelOutput(
-            last_hidden_state=hidden,
-            cache=cache if use_cache else None,
-            encoder_last_hidden_state=encoder_outputs.last_hidden_state,
-            graph_attention=weights,
-        )
+    def model_output(self, decoded, cache, encoder_outputs) -> KempSeq2SeqModelOutput:
+        hidden, weights = decoded
+        return KempSeq2SeqModelOutput(last_hidden_state=hidden, cache=cache, encoder_last_hidden_state=encoder_outputs.last_hidden_state,
+                                      graph_attention=weights)  # fmt: skip
 
 
-class KempForConditionalGeneration(KempPreTrainedModel, GenerationMixin):
+class KempForConditionalGeneration(KempPreTrainedModel, EmpatheticForConditionalGeneration, GenerationMixin):
     """KEMP with the pointer-generator output of eqs. 17–19 and the multi-task loss of eq. 21."""
 
-    _tied_weights_keys = {"lm_head.weight": "model.shared.weight"}
+    bare_model_class = KempModel
 
     def __init__(self, config: KempConfig):
-        super().__init__(config)
-        self.model = KempModel(config)
-        self.lm_head = nn.Linear(config.d_model, config.vocab_size)  # W_v, b_v of eq. 17
+        super().__init__(config)  # lm_head: W_v, b_v of eq. 17
         self.copy_gate = nn.Linear(config.d_model, 1)  # W_g, b_g of eq. 18
         self.post_init()
         self.generation_config.max_new_tokens = 30  # "the maximum decoding step as 30"
 
-    def get_encoder(self) -> KempEncoder:
-        return self.model.encoder
-
-    def get_output_embeddings(self) -> nn.Linear:
-        return self.lm_head
-
-    def set_output_embeddings(self, value: nn.Linear) -> None:
-        self.lm_head = value
+    def lm_head_bias(self, config) -> bool:
+        return True  # b_v of eq. 17
 
     def output_distribution(self, hidden: torch.Tensor, graph_attention: torch.Tensor, vertex_ids: torch.Tensor,
                             positions: torch.Tensor | None = None):  # fmt: skip
@@ -278,7 +222,7 @@ class KempForConditionalGeneration(KempPreTrainedModel, GenerationMixin):
         )  # eq. 19 at the graph's words
         return log_probs.scatter(-1, targets, mixed), torch.sigmoid(gate)
 
-    @can_return_tuple  # return_dict=False (argument or config) gives the output's tuple
+    @model_forward
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,  # (B, S) vertices: [CLS] context words, concepts
@@ -292,20 +236,14 @@ class KempForConditionalGeneration(KempPreTrainedModel, GenerationMixin):
         labels: torch.LongTensor | None = None,  # (B, T) response ids + EOS, -100 = ignored
         emotion_labels: torch.LongTensor | None = None,  # (B,)
         use_cache: bool | None = None,
-        past_key_values: EncoderDecoderCache | None = None,  # the name transformers < 5.24 passes
         **kwargs,
     ) -> KempSeq2SeqLMOutput:
-        if labels is not None and decoder_input_ids is None:
-            decoder_input_ids = shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
-            use_cache = False
-        if encoder_outputs is None:
-            if input_ids is None:
-                raise ValueError("pass input_ids (the emotional context graph's vertices) or encoder_outputs")
-            encoder_outputs = self.model.encoder(input_ids, attention_mask, dialogue_state_ids, concept_sources, emotion_intensity)
-        outputs = self.model(
-            decoder_input_ids=decoder_input_ids, encoder_outputs=encoder_outputs,
-            cache=cache if cache is not None else past_key_values, use_cache=use_cache,
+        decoder_input_ids, use_cache = teacher_forcing(labels, decoder_input_ids, use_cache, self.config)
+        encoder_outputs = self.encode(
+            input_ids, encoder_outputs, attention_mask=attention_mask, dialogue_state_ids=dialogue_state_ids,
+            concept_sources=concept_sources, emotion_intensity=emotion_intensity,
         )  # fmt: skip
+        outputs = self.model(decoder_input_ids=decoder_input_ids, encoder_outputs=encoder_outputs, cache=cache, use_cache=use_cache)
         attention = outputs.graph_attention
         emotion_logits = encoder_outputs.emotion_logits
         c = self.config

@@ -21,7 +21,7 @@ from torch import nn
 from transformers import AutoModelForSeq2SeqLM, PreTrainedModel
 from transformers.generation import GenerationMixin
 from transformers.modeling_outputs import BaseModelOutput
-from transformers.utils import ModelOutput, can_return_tuple
+from transformers.utils import ModelOutput
 
 from .backbone_blocks import (
     BackboneAccessors,
@@ -33,6 +33,7 @@ from .backbone_blocks import (
     pretrained_backbone,
 )
 from .configuration_nec import NecConfig
+from .encoder_decoder import model_forward
 from .layers import NonReentrantCheckpointing, UnsupportedOutputsCheck
 
 
@@ -221,7 +222,7 @@ class NecForConditionalGeneration(BackboneAccessors, NecPreTrainedModel, Generat
         token_log_probs = out.logits.float().log_softmax(-1).gather(-1, targets[..., None]).squeeze(-1) * mask
         return z, token_log_probs.sum(-1).view(b, n), mask.sum(-1).view(b, n)
 
-    @can_return_tuple  # return_dict=False (argument or config) gives the output's tuple
+    @model_forward
     def forward(
         self,
         input_ids: torch.Tensor | None = None,
@@ -231,7 +232,6 @@ class NecForConditionalGeneration(BackboneAccessors, NecPreTrainedModel, Generat
         decoder_input_ids: torch.Tensor | None = None,
         encoder_outputs: NecEncoderOutput | None = None,
         cache=None,
-        past_key_values=None,
         labels: torch.Tensor | None = None,
         negative_ids: torch.Tensor | None = None,
         negative_sources: torch.Tensor | None = None,
@@ -246,7 +246,7 @@ class NecForConditionalGeneration(BackboneAccessors, NecPreTrainedModel, Generat
             encoder_outputs = self.nec_encoder(input_ids, attention_mask, knowledge_input_ids, knowledge_attention_mask)
         if labels is not None and decoder_input_ids is None:
             decoder_input_ids = shift_right(labels, c.pad_token_id, c.decoder_start_token_id)
-        out = self._decode(encoder_outputs, attention_mask, decoder_input_ids, cache=cache if cache is not None else past_key_values, use_cache=use_cache)
+        out = self._decode(encoder_outputs, attention_mask, decoder_input_ids, cache=cache, use_cache=use_cache)
         result = NecSeq2SeqLMOutput(logits=out.logits, cache=output_cache(out), encoder_last_hidden_state=encoder_outputs.last_hidden_state)
         if labels is None:
             return result
