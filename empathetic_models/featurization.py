@@ -477,6 +477,20 @@ def _load_commonsense(spec: dict | None, locate):
     return None if spec is None else load_commonsense(spec, lambda name: locate(f"commonsense/{name}"))
 
 
+def _save_classifier_part(part, folder: Path, name: str) -> str | None:
+    """A trained classifier of the featurizer (cause detector, entity scorer) saved in the checkpoint's ``name``
+    subfolder; returns the name its resources entry records (None: no such part)."""
+    if part is None:
+        return None
+    part.save_pretrained(folder / name)
+    return name
+
+
+def _load_classifier_part(part_class, checkpoint: str | Path, name: str | None):
+    """The part :func:`_save_classifier_part` saved, from a checkpoint folder or hub repository."""
+    return None if not name else part_class.from_pretrained(str(checkpoint), subfolder=name)
+
+
 @register_featurizer("emocause")
 class CauseLabelFeaturizer(WordContextFeaturizer):
     """Word-context inputs plus, for examples annotated by the cause detector (:meth:`annotate`:
@@ -621,23 +635,15 @@ class ImagineFeaturizer(WordContextFeaturizer):
                 "max_knowledge_length": self.max_knowledge_length}  # fmt: skip
 
     def save_resources(self, folder: Path) -> dict:
-        resources = {"commonsense": _save_commonsense(self.commonsense, folder)}
-        if self.cause_detector is not None:
-            self.cause_detector.save_pretrained(folder / "cause_detector")
-            resources["cause_detector"] = "cause_detector"
-        return resources
+        return {"commonsense": _save_commonsense(self.commonsense, folder),
+                "cause_detector": _save_classifier_part(self.cause_detector, folder, "cause_detector")}  # fmt: skip
 
     @classmethod
     def load_resources(cls, resources, checkpoint, locate):
         from .knowledge.causes import CauseDetector
 
-        detector = None
-        if resources.get("cause_detector"):
-            if Path(checkpoint).is_dir():
-                detector = CauseDetector.from_pretrained(Path(checkpoint) / resources["cause_detector"])
-            else:
-                detector = CauseDetector.from_pretrained(checkpoint, subfolder=resources["cause_detector"])
-        return {"cause_detector": detector, "commonsense": _load_commonsense(resources.get("commonsense"), locate)}
+        return {"cause_detector": _load_classifier_part(CauseDetector, checkpoint, resources.get("cause_detector")),
+                "commonsense": _load_commonsense(resources.get("commonsense"), locate)}  # fmt: skip
 
     def encode_knowledge(self, inferences: dict[str, Sequence[str]]) -> list[list[int]]:
         from modeling.modeling_imagine import KNOWLEDGE_TYPES

