@@ -210,16 +210,20 @@ class KempForConditionalGeneration(KempPreTrainedModel, EmpatheticForConditional
         Computed in log space without materialising the copy distribution over the vocabulary: every word is
         log p_gen + log P_V, except the graph's own words, whose copy mass Σ_{i: v_i = w} a_i is added.
         """
-        same_word = vertex_ids[:, :, None].eq(vertex_ids[:, None, :]).float()  # (B, S, S)
-        copy_mass = graph_attention.float() @ same_word  # (B, T, S): Σ_{i: v_i = v_k} a_i for each vertex k
+        same_word = vertex_ids[:, :, None].eq(vertex_ids[:, None, :])  # (B, S, S)
+        copy_mass = graph_attention.float() @ same_word.float()  # (B, T, S): Σ_{i: v_i = v_k} a_i for each vertex k
         targets = vertex_ids[:, None, :].expand(-1, hidden.shape[1], -1)
+        # a word repeated in the graph is written once per occurrence below; only its first occurrence carries the
+        # gradient, so that the copy mass counts once in the backward pass too (as the officials' scatter_add)
+        repeated = same_word.tril(-1).any(-1)[:, None, :].expand_as(targets)  # (B, T, S)
         if positions is not None:
-            hidden, copy_mass, targets = hidden[positions], copy_mass[positions], targets[positions]
+            hidden, copy_mass, targets, repeated = hidden[positions], copy_mass[positions], targets[positions], repeated[positions]
         gate = self.copy_gate(hidden).float()  # eq. 18 (as a logit)
         log_probs = F.logsigmoid(gate) + self.lm_head(hidden).float().log_softmax(-1)  # log p_gen P_V, eq. 17
         mixed = torch.logaddexp(
             log_probs.gather(-1, targets), F.logsigmoid(-gate) + copy_mass.clamp_min(torch.finfo(copy_mass.dtype).tiny).log()
         )  # eq. 19 at the graph's words
+        mixed = torch.where(repeated, mixed.detach(), mixed)
         return log_probs.scatter(-1, targets, mixed), torch.sigmoid(gate)
 
     @model_forward

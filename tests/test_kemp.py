@@ -65,6 +65,10 @@ def make_kemp(tokenizer, seed: int = 0, **overrides) -> KempForConditionalGenera
     return AutoModelForSeq2SeqLM.from_config(config).eval()
 
 
+def make_kemp_sized(**sizes) -> KempForConditionalGeneration:
+    return AutoModelForSeq2SeqLM.from_config(AutoConfig.for_model("kemp", **{**TINY_CONFIG, **sizes})).eval()
+
+
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory, word_tokenizer, featurizer):
     folder = tmp_path_factory.mktemp("kemp") / "tiny_kemp"
@@ -162,6 +166,29 @@ def test_copy_distribution_sums_to_one_and_copies_graph_words(featurizer, word_t
     expected = torch.zeros_like(probs).scatter_add_(-1, vertex_ids[:, None].expand(-1, probs.shape[1], -1), copied.graph_attention)
     assert torch.allclose(probs, expected, atol=1e-5)
     assert probs[0, 0, vertex_ids[0, 2]] > 0 and probs[0, 0, word_tokenizer.convert_tokens_to_ids("cake")] < 1e-8
+
+
+def test_copy_gradient_counts_a_repeated_graph_word_once():
+    """The log-space eq. 19 has the gradients of the officials' probability-space scatter_add, also for a word that
+    occurs several times among the vertices (each occurrence used to carry the whole gradient of the copy mass)."""
+    torch.manual_seed(0)
+    model = make_kemp_sized(vocab_size=12)
+    vertex_ids = torch.tensor([[1, 5, 5, 7, 5, 0], [2, 3, 4, 3, 9, 9]])  # word 5 three times, 3 and 9 twice
+    labels = torch.tensor([[5, 7, 11], [3, 9, 2]])
+    hidden = torch.randn(2, 3, model.config.d_model, requires_grad=True)
+    scores = torch.randn(2, 3, 6, requires_grad=True)
+
+    def nll(log_probs):
+        return -log_probs.gather(-1, labels[..., None]).sum()
+
+    attention = scores.softmax(-1)
+    log_probs, _ = model.output_distribution(hidden, attention, vertex_ids)
+    ours = torch.autograd.grad(nll(log_probs), (hidden, scores))
+    p_gen = torch.sigmoid(model.copy_gate(hidden))
+    copy = torch.zeros(2, 3, 12).scatter_add(-1, vertex_ids[:, None].expand(-1, 3, -1), scores.softmax(-1))
+    reference = torch.autograd.grad(nll((p_gen * model.lm_head(hidden).softmax(-1) + (1 - p_gen) * copy).log()), (hidden, scores))
+    for got, expected in zip(ours, reference):
+        assert torch.allclose(got, expected, atol=1e-5), (got - expected).abs().max()
 
 
 def test_loss_is_eq21_of_its_terms_and_every_term_is_returned(featurizer, word_tokenizer):
