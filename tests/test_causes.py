@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
 
 from empathetic_models.data import load_empathetic_dialogues
@@ -128,3 +129,35 @@ def test_annotate_causes_command_writes_dataset_and_statistics(tiny_cause_encode
     flags = [f for example in annotated["test"]["cause_flags"] for f in example]
     assert stats["detector"] == str(tiny_cause_encoder) and stats["splits"]["test"]["context_utterances"] == len(flags)
     assert stats["splits"]["test"]["cause_utterance_rate"] == pytest.approx(sum(flags) / len(flags), abs=1e-4)
+
+
+@needs_reccon
+def test_lora_detector_saves_an_adapter_and_reloads_the_same_probabilities(tiny_cause_encoder, tmp_path):
+    """--lora_rank trains a LoRA adapter over the frozen encoder: the folder holds the adapter and the classifier
+    config but no encoder weights, it loads (merged) through CauseDetector.from_pretrained, also as a checkpoint
+    subfolder, and scores as the trained model does."""
+    import shutil
+
+    from training.train_cause_detector import main
+
+    out = tmp_path / "detector"
+    results = main([
+        "--encoder", str(tiny_cause_encoder), "--reccon_dir", str(RECCON), "--output_dir", str(out), "--max_length", "64",
+        "--max_train_samples", "64", "--max_eval_samples", "32", "--per_device_train_batch_size", "16", "--num_train_epochs", "1",
+        "--lora_rank", "4", "--learning_rate", "1e-3", "--save_strategy", "no", "--report_to", "none", "--use_cpu", "true",
+    ])  # fmt: skip
+    assert (out / "adapter_model.safetensors").is_file() and (out / "classifier_config.json").is_file()
+    assert not (out / "model.safetensors").exists()
+    adapter = results["adapter"]
+    assert adapter["rank"] == 4 and {"classifier", "pooler"} <= set(adapter["trained_in_full"]) and 0 < adapter["saved_mb"] < 5
+    encoder = BertForSequenceClassification.from_pretrained(tiny_cause_encoder)
+    assert adapter["trainable_parameters"] < sum(p.numel() for p in encoder.parameters())
+
+    detector = CauseDetector.from_pretrained(out, device="cpu")
+    assert detector.model.config.id2label == {0: "not-cause", 1: "cause"} and not hasattr(detector.model, "peft_config")
+    changed = [n for n, p in detector.model.state_dict().items() if not torch.equal(p, encoder.state_dict()[n])]
+    assert any("attention.self.query" in n for n in changed) and not any("attention.self.key" in n for n in changed)
+    inputs = (["joy"], ["i won the game"], ["i won the game"], [["i won the game"]])
+    shutil.copytree(out, tmp_path / "checkpoint" / "cause_detector")
+    again = CauseDetector.from_pretrained(tmp_path / "checkpoint", device="cpu", subfolder="cause_detector")
+    assert torch.allclose(torch.tensor(detector.cause_probabilities(*inputs)), torch.tensor(again.cause_probabilities(*inputs)))

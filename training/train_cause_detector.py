@@ -14,11 +14,11 @@ import logging
 import sys
 from dataclasses import dataclass, field
 
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, HfArgumentParser, TrainingArguments, set_seed
+from transformers import AutoTokenizer, HfArgumentParser, TrainingArguments, set_seed
 
 from empathetic_models.knowledge.causes import CAUSE_LABELS, PUBLISHED_ROBERTA_BASE, cause_f1, encode_pairs, load_reccon
 from empathetic_models.provenance import provenance
-from training.pair_classifier import train_pair_classifier
+from training.pair_classifier import AdapterArguments, pair_classifier, train_pair_classifier
 
 logger = logging.getLogger("training.train_cause_detector")
 
@@ -37,8 +37,8 @@ def compute_metrics(prediction) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = HfArgumentParser((CauseDetectorArguments, TrainingArguments), description=__doc__)
-    args, training_args = parser.parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
+    parser = HfArgumentParser((CauseDetectorArguments, AdapterArguments, TrainingArguments), description=__doc__)
+    args, adapter, training_args = parser.parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
     run_provenance = provenance("python -m training.train_cause_detector" if argv is None else None)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=training_args.get_process_log_level())
     set_seed(training_args.seed)
@@ -50,9 +50,7 @@ def main(argv: list[str] | None = None) -> dict:
         for split in ("valid", "test"):
             data[split] = data[split].select(range(min(args.max_eval_samples, len(data[split]))))
     tokenizer = AutoTokenizer.from_pretrained(args.encoder)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        args.encoder, num_labels=2, id2label=CAUSE_LABELS, label2id={v: k for k, v in CAUSE_LABELS.items()}
-    )
+    model = pair_classifier(args.encoder, CAUSE_LABELS, adapter)
 
     def tokenize(batch):
         encoded = encode_pairs(tokenizer, batch["emotion"], batch["target"], batch["candidate"], batch["history"], args.max_length)

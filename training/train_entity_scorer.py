@@ -18,11 +18,11 @@ import sys
 from dataclasses import dataclass, field
 
 import datasets
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, HfArgumentParser, TrainingArguments, set_seed
+from transformers import AutoTokenizer, HfArgumentParser, TrainingArguments, set_seed
 
 from empathetic_models.knowledge.entity_scorer import EntityKnowledgeScorer, scorer_pairs
 from empathetic_models.provenance import provenance
-from training.pair_classifier import train_pair_classifier
+from training.pair_classifier import AdapterArguments, pair_classifier, train_pair_classifier
 
 logger = logging.getLogger("training.train_entity_scorer")
 
@@ -53,8 +53,8 @@ def compute_metrics(prediction) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = HfArgumentParser((ScorerArguments, TrainingArguments), description=__doc__)
-    args, training_args = parser.parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
+    parser = HfArgumentParser((ScorerArguments, AdapterArguments, TrainingArguments), description=__doc__)
+    args, adapter, training_args = parser.parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
     run_provenance = provenance("python -m training.train_entity_scorer" if argv is None else None)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=training_args.get_process_log_level())
     set_seed(training_args.seed)
@@ -65,10 +65,7 @@ def main(argv: list[str] | None = None) -> dict:
         if args.max_eval_pairs:
             pairs[split] = pairs[split].select(range(min(args.max_eval_pairs, len(pairs[split]))))
     tokenizer = AutoTokenizer.from_pretrained(args.encoder)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        args.encoder, num_labels=2, id2label={0: "irrelevant", 1: "relevant"}, label2id={"irrelevant": 0, "relevant": 1},
-        ignore_mismatched_sizes=True,  # an encoder that comes with another classification head gets a new binary one
-    )
+    model = pair_classifier(args.encoder, {0: "irrelevant", 1: "relevant"}, adapter)
     scorer = EntityKnowledgeScorer(model, tokenizer, args.max_length)  # its encode() is what inference uses
 
     def tokenize(batch):

@@ -16,11 +16,11 @@ import logging
 import sys
 from dataclasses import dataclass, field
 
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, HfArgumentParser, TrainingArguments, set_seed
+from transformers import AutoTokenizer, HfArgumentParser, TrainingArguments, set_seed
 
 from empathetic_models.knowledge.mechanisms import LEVELS, MECHANISMS, load_epitome, mechanism_scores
 from empathetic_models.provenance import provenance
-from training.pair_classifier import train_pair_classifier
+from training.pair_classifier import AdapterArguments, pair_classifier, train_pair_classifier
 
 logger = logging.getLogger("training.train_mechanism_classifier")
 
@@ -39,17 +39,14 @@ def compute_metrics(prediction) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = HfArgumentParser((MechanismArguments, TrainingArguments), description=__doc__)
-    args, training_args = parser.parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
+    parser = HfArgumentParser((MechanismArguments, AdapterArguments, TrainingArguments), description=__doc__)
+    args, adapter, training_args = parser.parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
     run_provenance = provenance("python -m training.train_mechanism_classifier" if argv is None else None)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=training_args.get_process_log_level())
     set_seed(training_args.seed)
     data = load_epitome(args.epitome_dir, args.mechanism, args.split_seed)
     tokenizer = AutoTokenizer.from_pretrained(args.encoder)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        args.encoder, num_labels=len(LEVELS), id2label=dict(LEVELS), label2id={v: k for k, v in LEVELS.items()},
-        ignore_mismatched_sizes=True,  # an encoder that comes with another classification head gets a new 3-level one
-    )
+    model = pair_classifier(args.encoder, dict(LEVELS), adapter)
 
     def tokenize(batch):
         encoded = tokenizer(batch["seeker_post"], batch["response_post"], truncation="longest_first", max_length=args.max_length)

