@@ -1,0 +1,147 @@
+"""The ED cause evaluation set: a reproducible draw, the committed hand labels, and the detector's scores on them."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from empathetic_models.data import load_empathetic_dialogues
+from empathetic_models.knowledge.cause_eval import (
+    DEFAULT_SEED,
+    cause_scores,
+    draw_cause_eval_sample,
+    evaluate_detector_on_ed_set,
+    read_cause_labels,
+)
+from empathetic_models.knowledge.causes import CauseDetector, annotate_causes
+
+REPO = Path(__file__).resolve().parents[1]
+EVAL_DIR = REPO / "hub_cards" / "knowledge" / "ed_cause_eval"
+LABELS = EVAL_DIR / "labels.jsonl"
+ED_DIR = Path(os.environ.get("ED_DATA_DIR", REPO.parent / "shared/data/empathetic_dialogues"))
+needs_ed = pytest.mark.skipif(not (ED_DIR / "test.csv.gz").is_file() and not (ED_DIR / "test.csv").is_file(), reason="shared ED absent")
+DRAWN = ("conv_id", "turn", "emotion", "situation", "context", "roles")
+
+
+class TableDetector:
+    """Stands in for a CauseDetector: P(cause) looked up by candidate utterance; records what it was asked."""
+
+    def __init__(self, table: dict[str, float]):
+        self.table, self.calls = table, []
+
+    def cause_probabilities(self, emotions, targets, candidates, histories, batch_size=64):
+        self.calls.extend(zip(emotions, targets, candidates, map(tuple, histories), strict=True))
+        return [self.table[c] for c in candidates]
+
+
+def _write_labels(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def _toy_labels(tmp_path: Path) -> Path:
+    return _write_labels(tmp_path / "labels.jsonl", [
+        {"conv_id": "c1", "turn": 4, "emotion": "sad", "situation": "my dog died", "context": ["my dog died", "oh no", "it was sudden"],
+         "roles": ["speaker", "listener", "speaker"], "cause_labels": [1, 0, 1]},
+        {"conv_id": "c2", "turn": 2, "emotion": "proud", "situation": "i won", "context": ["i won", "nice"],
+         "roles": ["speaker", "listener"], "cause_labels": [1, 0]},
+    ])  # fmt: skip
+
+
+def test_scores_by_hand_and_the_annotate_causes_inputs(tmp_path):
+    labels = _toy_labels(tmp_path)
+    detector = TableDetector({"my dog died": 0.9, "oh no": 0.6, "it was sudden": 0.2, "i won": 0.5, "nice": 0.1})
+    # threshold 0.5: predicted [1, 1, 0] and [1, 0]: TP 2, FP 1, FN 1, TN 1
+    scores = evaluate_detector_on_ed_set(detector, labels, threshold=0.5)
+    assert scores == pytest.approx({
+        "accuracy": 3 / 5, "f1": 2 / 3, "precision": 2 / 3, "recall": 2 / 3, "positive_rate_gold": 3 / 5,
+        "positive_rate_predicted": 3 / 5, "dialogue_exact_match": 1 / 2, "utterances": 5, "dialogues": 2,
+    })  # fmt: skip
+    # annotate_causes' pairs: emotion name, the last context utterance as target, each candidate, the whole context
+    context = ("my dog died", "oh no", "it was sudden")
+    assert detector.calls[:3] == [("sad", "it was sudden", c, context) for c in context]
+    assert detector.calls[3:] == [("proud", "nice", c, ("i won", "nice")) for c in ("i won", "nice")]
+    # threshold 0.7: predicted [1, 0, 0] and [0, 0]: TP 1, FP 0, FN 2, TN 2
+    strict = evaluate_detector_on_ed_set(detector, labels, threshold=0.7)
+    assert strict == pytest.approx({
+        "accuracy": 3 / 5, "f1": 2 * 1 / (3 + 1), "precision": 1.0, "recall": 1 / 3, "positive_rate_gold": 3 / 5,
+        "positive_rate_predicted": 1 / 5, "dialogue_exact_match": 0.0, "utterances": 5, "dialogues": 2,
+    })  # fmt: skip
+    # no predicted positives: precision and F1 are 0, not an error
+    assert cause_scores([[0, 1]], [[0, 0]]) == pytest.approx({
+        "accuracy": 0.5, "f1": 0.0, "precision": 0.0, "recall": 0.0, "positive_rate_gold": 0.5, "positive_rate_predicted": 0.0,
+        "dialogue_exact_match": 0.0, "utterances": 2, "dialogues": 1,
+    })  # fmt: skip
+
+
+def test_labels_file_is_checked(tmp_path):
+    record = {"conv_id": "c", "turn": 2, "emotion": "sad", "situation": "s", "context": ["a"], "roles": ["speaker"], "cause_labels": [2]}
+    with pytest.raises(ValueError, match="0/1 cause label"):
+        read_cause_labels(_write_labels(tmp_path / "bad.jsonl", [record]))
+    with pytest.raises(ValueError, match="unknown emotion"):
+        read_cause_labels(_write_labels(tmp_path / "bad.jsonl", [{**record, "cause_labels": [1], "emotion": "meh"}]))
+    with pytest.raises(ValueError, match="missing"):
+        read_cause_labels(_write_labels(tmp_path / "bad.jsonl", [{k: v for k, v in record.items() if k != "roles"}]))
+
+
+def test_draw_is_reproducible_one_example_per_conversation():
+    test = load_empathetic_dialogues("sample", split_style="paper", splits="test")["test"]
+    conversations = len(set(test["conv_id"]))
+    first, again = draw_cause_eval_sample("sample", n=conversations, seed=3), draw_cause_eval_sample(test, n=conversations, seed=3)
+    assert first == again and len({r["conv_id"] for r in first}) == conversations
+    examples = {(c, t): i for i, (c, t) in enumerate(zip(test["conv_id"], test["turn"], strict=True))}
+    assert [examples[r["conv_id"], r["turn"]] for r in first] == sorted(examples[r["conv_id"], r["turn"]] for r in first)
+    for record in first:
+        example = test[examples[record["conv_id"], record["turn"]]]
+        assert record["context"] == example["context"] and record["roles"] == example["context_roles"]
+        assert record["emotion"] == test.features["emotion"].names[example["emotion"]] and record["situation"] == example["situation"]
+    small = draw_cause_eval_sample(test, n=3, seed=3)
+    assert len(small) == 3 and small != draw_cause_eval_sample(test, n=3, seed=4)
+    with pytest.raises(ValueError, match="between 1 and"):
+        draw_cause_eval_sample(test, n=conversations + 1)
+
+
+def test_same_flags_as_annotate_causes_with_a_real_detector(tiny_cause_encoder, tmp_path):
+    detector = CauseDetector.from_pretrained(tiny_cause_encoder, max_length=64, device="cpu")
+    test = load_empathetic_dialogues("sample", split_style="paper", splits="test")["test"]
+    drawn = draw_cause_eval_sample(test, n=6, seed=0)
+    gold = [[i % 2 for i in range(len(r["context"]))] for r in drawn]
+    labels = _write_labels(tmp_path / "labels.jsonl", [{**r, "cause_labels": g} for r, g in zip(drawn, gold, strict=True)])
+    index = {(c, t): i for i, (c, t) in enumerate(zip(test["conv_id"], test["turn"], strict=True))}
+    annotated = annotate_causes(test.select([index[r["conv_id"], r["turn"]] for r in drawn]), detector, threshold=0.5, batch_size=4)
+    for threshold in (0.5, 0.3):
+        flags = [[int(p >= threshold) for p in probs] for probs in annotated["cause_probs"]]
+        assert evaluate_detector_on_ed_set(detector, labels, threshold, batch_size=3) == pytest.approx(cause_scores(gold, flags))
+
+
+def test_command_writes_results_with_provenance(tiny_cause_encoder, tmp_path, capsys):
+    from training.evaluate_cause_detector import build_parser, main
+
+    assert "--detector" in build_parser().format_help()
+    out = tmp_path / "results" / "results.json"
+    results = main(["--detector", str(tiny_cause_encoder), "--labels", str(_toy_labels(tmp_path)), "--output", str(out),
+                    "--threshold", "0.4", "--max-length", "64", "--device", "cpu"])  # fmt: skip
+    written = json.loads(out.read_text())
+    assert written == results and written["threshold"] == 0.4 and written["dialogues"] == 2 and written["utterances"] == 5
+    assert {"command", "commit", "hardware", "accuracy", "f1", "precision", "recall", "detector_fingerprint"} <= set(written)
+    assert written["gao_et_al_accuracy"] == 0.89 and json.loads(capsys.readouterr().out)["utterances"] == 5
+
+
+def test_committed_labels_are_complete():
+    records = read_cause_labels(LABELS)  # every context utterance has one 0/1 label and a role
+    assert len(records) == 100 and len({r["conv_id"] for r in records}) == 100
+    utterances = sum(len(r["cause_labels"]) for r in records)
+    causes = sum(sum(r["cause_labels"]) for r in records)
+    readme = (EVAL_DIR / "README.md").read_text()
+    assert f"`{DEFAULT_SEED}`" in readme and f"{utterances} context utterances" in readme and f"{causes} labelled cause" in readme
+    assert "CC BY-NC 4.0" in readme and (EVAL_DIR / "GUIDELINE.md").is_file()
+
+
+@needs_ed
+def test_committed_labels_are_the_seeded_draw():
+    drawn = draw_cause_eval_sample(ED_DIR, n=100, seed=DEFAULT_SEED)
+    committed = read_cause_labels(LABELS)
+    assert [{k: r[k] for k in DRAWN} for r in committed] == drawn
