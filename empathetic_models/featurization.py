@@ -443,6 +443,11 @@ class KempFeaturizer(WordContextFeaturizer):
         return batch
 
 
+def _cause_threshold(threshold: float | None, detector) -> float:
+    """The threshold given, else the detector's own (calibrated on RECCON validation, or 0.5)."""
+    return threshold if threshold is not None else (detector.threshold if detector is not None else 0.5)
+
+
 def _cause_detector(arguments, model_type: str):
     from .knowledge.causes import CauseDetector
 
@@ -503,9 +508,9 @@ class CauseLabelFeaturizer(WordContextFeaturizer):
     model_input_names = ("input_ids", "attention_mask")
     use_dialogue_states = False
 
-    def __init__(self, tokenizer, cause_detector=None, cause_detector_name: str | None = None, cause_threshold: float = 0.5, **kwargs):
+    def __init__(self, tokenizer, cause_detector=None, cause_detector_name: str | None = None, cause_threshold: float | None = None, **kwargs):
         super().__init__(tokenizer, **kwargs)
-        self.cause_detector, self.cause_threshold = cause_detector, cause_threshold
+        self.cause_detector, self.cause_threshold = cause_detector, _cause_threshold(cause_threshold, cause_detector)
         self.cause_detector_name = cause_detector.name if cause_detector is not None else cause_detector_name
 
     @classmethod
@@ -565,12 +570,13 @@ class ImagineFeaturizer(WordContextFeaturizer):
 
     def __init__(
         self, tokenizer: PreTrainedTokenizerBase, cause_detector=None, commonsense=None, mechanism_classifiers: dict | None = None,
-        cause_threshold: float = 0.5, inferences_per_relation: int = 5, max_knowledge_length: int = 64, max_source_length: int = 512,
+        cause_threshold: float | None = None, inferences_per_relation: int = 5, max_knowledge_length: int = 64, max_source_length: int = 512,
         max_target_length: int = 128,
     ):  # fmt: skip
         super().__init__(tokenizer, max_source_length, max_target_length)
         self.cause_detector, self.commonsense, self.mechanism_classifiers = cause_detector, commonsense, mechanism_classifiers or {}
-        self.cause_threshold, self.inferences_per_relation, self.max_knowledge_length = cause_threshold, inferences_per_relation, max_knowledge_length
+        self.cause_threshold = _cause_threshold(cause_threshold, cause_detector)
+        self.inferences_per_relation, self.max_knowledge_length = inferences_per_relation, max_knowledge_length
 
     @classmethod
     def from_arguments(cls, tokenizer, config, arguments, **settings):

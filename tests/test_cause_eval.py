@@ -127,3 +127,39 @@ def test_committed_labels_are_the_seeded_draw():
     drawn = draw_cause_eval_sample(ED_DIR, n=100, seed=DEFAULT_SEED)
     committed = read_cause_labels(LABELS)
     assert [{k: r[k] for k in DRAWN} for r in committed] == drawn
+
+
+def test_threshold_calibration_by_hand():
+    from empathetic_models.knowledge.cause_eval import calibrate_threshold, threshold_curve
+
+    labels, probabilities = [1, 1, 0, 0, 0], [0.9, 0.4, 0.35, 0.2, 0.6]
+    at = {point["threshold"]: point for point in threshold_curve(labels, probabilities, [0.3, 0.5, 0.7])}
+    assert at[0.5]["f1_pos"] == pytest.approx(50.0) and at[0.5]["positive_rate"] == 0.4  # predicted 1,0,0,0,1: TP 1 FP 1 FN 1
+    assert at[0.3]["f1_pos"] == pytest.approx(200 * 2 / 6, abs=0.01) and at[0.7]["f1_neg"] == pytest.approx(200 * 3 / 7, abs=0.01)
+    # 0.40 flags 0.9, 0.4 and 0.6: TP 2, FP 1, TN 2 -> F1 80 / 80, the best macro F1 (0.65-0.85 flag 0.9 alone: 66.7 / 85.7)
+    threshold, curve = calibrate_threshold(labels, probabilities)
+    assert threshold == 0.4 and max(point["macro_f1"] for point in curve) == pytest.approx(80.0)
+
+
+@pytest.mark.skipif(not (REPO.parent / "shared/data/reccon").is_dir(), reason="shared RECCON absent")
+def test_calibration_command_writes_the_threshold_the_detector_and_featurizer_use(tiny_cause_encoder, tmp_path, word_tokenizer):
+    import shutil
+
+    from empathetic_models.featurization import CauseLabelFeaturizer
+    from training.calibrate_cause_detector import main
+
+    detector_dir = tmp_path / "detector"
+    shutil.copytree(tiny_cause_encoder, detector_dir)
+    out = tmp_path / "calibration.json"
+    results = main(["--detector", str(detector_dir), "--reccon_dir", str(REPO.parent / "shared/data/reccon"), "--data_source", "sample",
+                    "--labels", str(_toy_labels(tmp_path)), "--output", str(out), "--max_length", "32", "--device", "cpu",
+                    "--write_calibration"])  # fmt: skip
+    assert json.loads(out.read_text()) == results and {"command", "commit", "hardware"} <= set(results)
+    threshold = results["threshold"]
+    assert max(p["macro_f1"] for p in results["reccon_valid_curve"]) == next(p["macro_f1"] for p in results["reccon_valid_curve"] if p["threshold"] == threshold)
+    assert set(results["reccon_test"]) == set(results["ed_cause_eval"]) == {str(t) for t in {0.5, threshold}}
+    assert all(0.0 <= results["ed_causal_fraction"][str(t)] <= 1.0 for t in {0.5, threshold})
+    detector = CauseDetector.from_pretrained(detector_dir, device="cpu")
+    assert detector.threshold == threshold
+    assert CauseLabelFeaturizer(word_tokenizer, detector).cause_threshold == threshold
+    assert CauseLabelFeaturizer(word_tokenizer, detector, cause_threshold=0.3).cause_threshold == 0.3

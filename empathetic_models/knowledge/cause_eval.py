@@ -18,7 +18,7 @@ from pathlib import Path
 import datasets
 
 from ..data import EMOTIONS, load_empathetic_dialogues
-from .causes import CauseAnnotator, CauseDetector
+from .causes import CauseAnnotator, CauseDetector, cause_f1
 
 DEFAULT_SEED = 2021
 """Seed of the committed draw (the year of Gao et al.'s paper)."""
@@ -123,7 +123,36 @@ def evaluate_detector_on_ed_set(
     return cause_scores([r["cause_labels"] for r in records], predicted)
 
 
+def threshold_curve(labels: list[int], probabilities: list[float], grid: list[float] | None = None) -> list[dict]:
+    """RECCON's F1 (positive, negative, macro; in %) and the positive rate of the pairs at each threshold of ``grid``
+    (default 0.05, 0.10, …, 0.95)."""
+    grid = grid or [round(0.05 * i, 2) for i in range(1, 20)]
+    curve = []
+    for threshold in grid:
+        predicted = [int(p >= threshold) for p in probabilities]
+        curve.append({"threshold": threshold, **{k: round(v, 2) for k, v in cause_f1(labels, predicted).items()},
+                      "positive_rate": round(sum(predicted) / max(len(predicted), 1), 4)})  # fmt: skip
+    return curve
+
+
+def calibrate_threshold(labels: list[int], probabilities: list[float], grid: list[float] | None = None) -> tuple[float, list[dict]]:
+    """The threshold of ``grid`` with the best macro F1 (RECCON's headline metric) on validation pairs (ties: the one
+    nearest 0.5), and the whole :func:`threshold_curve`."""
+    curve = threshold_curve(labels, probabilities, grid)
+    best = max(curve, key=lambda point: (point["macro_f1"], -abs(point["threshold"] - 0.5)))
+    return best["threshold"], curve
+
+
+def causal_fraction(detector: CauseDetector, dataset: datasets.Dataset, thresholds: list[float], batch_size: int = 64) -> dict[float, float]:
+    """Fraction of the context utterances of ED response examples ``dataset`` that the detector marks causal, at each
+    threshold (one scoring pass, through :class:`CauseAnnotator`)."""
+    annotator = CauseAnnotator(detector, dataset.features["emotion"].names, 0.5, batch_size)
+    probabilities = [p for start in range(0, len(dataset), 256)
+                     for probs in annotator(dataset[start : start + 256])["cause_probs"] for p in probs]  # fmt: skip
+    return {t: round(sum(p >= t for p in probabilities) / max(len(probabilities), 1), 4) for t in thresholds}
+
+
 __all__ = [
-    "DEFAULT_SEED", "cause_scores", "detector_cause_flags", "draw_cause_eval_sample", "evaluate_detector_on_ed_set",
+    "DEFAULT_SEED", "calibrate_threshold", "causal_fraction", "cause_scores", "threshold_curve", "detector_cause_flags", "draw_cause_eval_sample", "evaluate_detector_on_ed_set",
     "read_cause_labels",
 ]  # fmt: skip

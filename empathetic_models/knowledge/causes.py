@@ -95,21 +95,36 @@ def cause_f1(labels, predictions) -> dict[str, float]:
     return {"f1_pos": pos, "f1_neg": neg, "macro_f1": (pos + neg) / 2}
 
 
+CALIBRATION_FILE = "cause_calibration.json"  # the decision threshold chosen on RECCON validation, beside the weights
+
+
 class CauseDetector:
     """An utterance-level cause classifier (``AutoModelForSequenceClassification`` with two labels) and its
     tokenizer; :meth:`cause_probabilities` scores batches of CEE inputs."""
 
-    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, max_length: int = 256):
+    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, max_length: int = 256, threshold: float = 0.5):
         if model.config.num_labels != 2:
             raise ValueError(f"a cause detector classifies cause / not cause: expected 2 labels, got {model.config.num_labels}")
+        if not 0.0 < threshold < 1.0:
+            raise ValueError(f"a cause detector's threshold is a probability in (0, 1), got {threshold}")
         self.model, self.tokenizer, self.max_length = model.eval(), tokenizer, max_length
+        self.threshold = threshold  # P(cause) at or above which an utterance is a cause: 0.5, or calibrated
 
     @classmethod
     def from_pretrained(cls, path: str | Path, max_length: int = 256, device: str | None = None, subfolder: str = "") -> CauseDetector:
-        return cls(*load_classifier(path, device, subfolder), max_length)
+        """A detector folder or hub id; its decision threshold is the one ``cause_calibration.json`` records (written by
+        ``python -m training.calibrate_cause_detector``), else 0.5."""
+        from transformers.utils import cached_file
+
+        calibration = cached_file(str(path), CALIBRATION_FILE, subfolder=subfolder, _raise_exceptions_for_missing_entries=False,
+                                  _raise_exceptions_for_connection_errors=False)  # fmt: skip
+        threshold = json.loads(Path(calibration).read_text())["threshold"] if calibration else 0.5
+        return cls(*load_classifier(path, device, subfolder), max_length, threshold)
 
     def save_pretrained(self, folder: str | Path) -> None:
         save_classifier(self.model, self.tokenizer, folder)
+        if self.threshold != 0.5:
+            (Path(folder) / CALIBRATION_FILE).write_text(json.dumps({"threshold": self.threshold}, indent=2) + "\n")
 
     @property
     def name(self) -> str:
