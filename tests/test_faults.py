@@ -99,8 +99,8 @@ def test_training_from_or_resuming_a_bad_folder_fails_naming_it_before_any_work(
 
 def test_resuming_skips_a_checkpoint_with_truncated_weights_and_says_it_resumed_as_a_warning(tmp_path, caplog):
     out = tmp_path / "run"
-    flags = ["--save_strategy", "steps", "--save_steps", "1", "--eval_strategy", "no", "--load_best_model_at_end", "false",
-             "--evaluate_test", "false", "--logging_steps", "1"]  # fmt: skip
+    flags = ["--save_strategy", "steps", "--save_steps", "1", "--save_total_limit", "5", "--eval_strategy", "no",
+             "--load_best_model_at_end", "false", "--evaluate_test", "false", "--logging_steps", "1"]  # fmt: skip
     train_main(["sample", "--output_dir", str(out), *TINY, "--max_steps", "2", *flags])
     _truncate_weights(out / "checkpoint-2")  # e.g. a save cut before saves were staged, or a damaged copy
     kept = _hashes(out / "checkpoint-1")
