@@ -107,7 +107,8 @@ def _split_description(results: Mapping) -> str:
 
 
 # results keys some architectures record, shown in the card's provenance when present
-OPTIONAL_PROVENANCE = {"knowledge_source": "knowledge source", "embedding_init": "word-embedding initialisation"}
+OPTIONAL_PROVENANCE = {"knowledge_source": "knowledge source", "embedding_init": "word-embedding initialisation",
+                       "empty_responses": "empty test responses"}
 
 
 def build_card(
@@ -214,10 +215,12 @@ def build_card(
     )
     if results.get("data_source") == "sample":  # the smoke-test job: say so before anything else
         heading, _, rest = card.text.lstrip("\n").partition("\n")
+        empty, total = results.get("empty_responses"), results.get("num_examples")
+        measured = (f"{empty} of its {total} test responses are empty" if isinstance(empty, int) and empty and total else
+                    "its responses are degenerate (empty or one word repeated)")  # fmt: skip
         card.text = (f"{heading}\n\n> **A smoke-test checkpoint**: trained on the embedded ED sample "
-                     f"({results.get('train_examples', 411)} training examples) to exercise the workflow, it is not a usable model; "
-                     "its responses are degenerate (empty or one word repeated). The limitations below describe models trained "
-                     "on the full EmpatheticDialogues.\n" + rest)  # fmt: skip
+                     f"({results.get('train_examples', 411)} training examples) to exercise the workflow, it is not a usable model: "
+                     f"{measured}. The limitations below describe models trained on the full EmpatheticDialogues.\n" + rest)  # fmt: skip
     return card
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 from huggingface_hub import HfApi
 from transformers.dynamic_module_utils import get_relative_imports
 
+from .checkpoints import check_checkpoint_folder
+
 try:  # the HTTP client of huggingface_hub >= 2
     from httpx2 import TransportError
 except ImportError:  # huggingface_hub 1.x
@@ -54,7 +56,8 @@ def push_checkpoint(
 
     The folder is checked first (:func:`missing_files`: config, weights, generation config, tokenizer, card,
     and the model code ``auto_map`` names, with its same-folder imports); a missing piece raises
-    ``FileNotFoundError`` naming it. Training leftovers (:data:`IGNORE_PATTERNS`) are not uploaded. A Hub that
+    ``FileNotFoundError`` naming it; damaged weights or a mismatched config raise
+    :class:`~empathetic_models.checkpoints.CheckpointError`, before any network call. Training leftovers (:data:`IGNORE_PATTERNS`) are not uploaded. A Hub that
     cannot be reached raises ``RuntimeError("could not reach the Hub at <endpoint>: ...")``. ``api`` is the
     network client (an ``HfApi``; default ``HfApi(token=token)``).
     """
@@ -63,6 +66,7 @@ def push_checkpoint(
         raise FileNotFoundError(f"checkpoint folder not found: {folder}")
     if missing := missing_files(folder):
         raise FileNotFoundError(f"{folder} is not ready to push; missing: {', '.join(missing)}")
+    check_checkpoint_folder(folder)  # truncated weights or a config that does not describe them: never uploaded
     api = api or HfApi(token=token)
     try:
         api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")

@@ -41,9 +41,10 @@ def load_checkpoint(path: str | Path, device: str | None = None, **featurizer_kw
     return model, tokenizer, Featurizer.from_pretrained(path, tokenizer, **featurizer_kwargs)
 
 
-def warn_truncated(featurizer, dialogues: Sequence[Sequence[str]]) -> list[int]:
-    """Log a warning naming the dialogues (numbered from 1) whose history is longer than the model reads (the
-    featurizer keeps the most recent tokens and drops the oldest); returns their indices."""
+def warn_truncated(featurizer, dialogues: Sequence[Sequence[str]], numbered: bool = True) -> list[int]:
+    """Log one warning naming the dialogues (numbered from 1; ``numbered=False``: one dialogue whose position is not
+    known, e.g. streamed) whose history is longer than the model reads (the featurizer keeps the most recent tokens and
+    drops the oldest); returns their indices."""
     limit = getattr(featurizer, "max_words", None) or getattr(featurizer, "max_source_length", None)
     if not limit or not dialogues:
         return []
@@ -53,7 +54,10 @@ def warn_truncated(featurizer, dialogues: Sequence[Sequence[str]]) -> list[int]:
         totals.append(sum(len(ids) for ids in pieces[start : start + len(dialogue)]))
         start += len(dialogue)
     long = [i for i, total in enumerate(totals) if total + 1 > limit]  # + the leading [CLS] / BOS
-    if long:
+    if long and not numbered:
+        logger.warning("a dialogue history of %d tokens is longer than the %d tokens the model reads; the oldest tokens are "
+                       "dropped and the most recent kept (max_source_length)", totals[long[0]], limit)  # fmt: skip
+    elif long:
         shown = ", ".join(f"{i + 1} ({totals[i]} tokens)" for i in long[:5]) + (f" and {len(long) - 5} more" if len(long) > 5 else "")
         logger.warning("%d dialogue history(ies) longer than the %d tokens the model reads: dialogue %s; the oldest "
                        "tokens are dropped and the most recent kept (max_source_length)", len(long), limit, shown)  # fmt: skip
@@ -168,6 +172,7 @@ def evaluate_model(
         "metric_version": METRIC_VERSION,
         "metrics": metrics,
         "generate_wall_clock_s": round(generate_seconds, 2),
+        "empty_responses": sum(not r for r in responses),  # a model that ends every response at once shows here
     }
     label_names = dataset.features["emotion"].names
     rows = [

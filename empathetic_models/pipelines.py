@@ -18,6 +18,7 @@ import torch
 from transformers import AutoModelForSeq2SeqLM, GenerationConfig, Pipeline
 from transformers.pipelines import PIPELINE_REGISTRY
 
+from .checkpoints import check_checkpoint_folder
 from .data import DataError, validate_dialogue
 from .featurization import Featurizer
 from .generation import generate_with_emotion
@@ -52,7 +53,7 @@ class EmpatheticResponsePipeline(Pipeline):
         )  # the checkpoint may hold more than the tokenizer (KEMP's retrieval table, CASE's commonsense, IMAGINE's detector)
         self._sanitize_parameters(**self._generate_kwargs)  # generation parameters given at construction
 
-    def _sanitize_parameters(self, **kwargs):
+    def _sanitize_parameters(self, announced: bool = False, **kwargs):
         unknown = set(kwargs) - GENERATE_ARGUMENTS
         if unknown:
             raise ValueError(
@@ -61,12 +62,14 @@ class EmpatheticResponsePipeline(Pipeline):
             )
         if (kwargs.get("num_return_sequences") or 1) > 1:
             raise ValueError("the empathetic-response pipeline returns one response per dialogue: num_return_sequences must be 1")
-        return {}, {k: v for k, v in kwargs.items() if v is not None}, {}
+        return {"announced": announced}, {k: v for k, v in kwargs.items() if v is not None}, {}
 
     def __call__(self, inputs, **kwargs):
         """One dialogue (str or list of utterances) → one result; a list of dialogues → a list of results."""
         if isinstance(inputs, str) or (isinstance(inputs, (list, tuple)) and not _is_dialogue_list(inputs)):
-            return super().__call__([validate_dialogue(inputs)], **kwargs)[0]
+            dialogues = [validate_dialogue(inputs)]
+            warn_truncated(self.featurizer, dialogues)
+            return super().__call__(dialogues, announced=True, **kwargs)[0]
         if isinstance(inputs, (list, tuple)):
             dialogues = []
             for i, dialogue in enumerate(inputs):
@@ -74,13 +77,15 @@ class EmpatheticResponsePipeline(Pipeline):
                     dialogues.append(validate_dialogue(dialogue))
                 except DataError as error:
                     raise DataError(f"dialogue {i + 1}: {error}") from None
-            return super().__call__(dialogues, **kwargs)
+            warn_truncated(self.featurizer, dialogues)  # one notice naming the long ones by their number in the list
+            return super().__call__(dialogues, announced=True, **kwargs)
         return super().__call__(inputs, **kwargs)  # generator / dataset: validated in preprocess
 
-    def preprocess(self, dialogue):
+    def preprocess(self, dialogue, announced: bool = False):
         # (1, length) tensors; transformers' collate pads batches with 0, our pad id, listener-free state and mask
         dialogue = validate_dialogue(dialogue)
-        warn_truncated(self.featurizer, [dialogue])
+        if not announced:  # a streamed dialogue: its position is not known here
+            warn_truncated(self.featurizer, [dialogue], numbered=False)
         emotions = perceived_emotions(self.model, self.featurizer, [dialogue]) if self.featurizer.needs_emotion else None
         return self.featurizer.encode_dialogues([dialogue], emotions)
 
@@ -100,4 +105,18 @@ class EmpatheticResponsePipeline(Pipeline):
         return {"response": response, "emotion": self.model.config.id2label[int(index)], "emotion_score": float(score)}
 
 
-PIPELINE_REGISTRY.register_pipeline(TASK, pipeline_class=EmpatheticResponsePipeline, pt_model=AutoModelForSeq2SeqLM)
+class CheckedAutoModelForSeq2SeqLM(AutoModelForSeq2SeqLM):
+    """``AutoModelForSeq2SeqLM`` that first checks a local checkpoint folder
+    (:func:`~empathetic_models.checkpoints.check_checkpoint_folder`): ``pipeline("empathetic-response", model=folder)``
+    on truncated weights or a folder without tokenizer files fails with the
+    :class:`~empathetic_models.checkpoints.CheckpointError` naming the file and the fix (transformers' pipeline factory
+    reports it under "Could not load model ..."), instead of a safetensors or tokenizer-conversion error."""
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
+        if not kwargs.get("subfolder"):
+            check_checkpoint_folder(pretrained_model_name_or_path)
+        return super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
+
+
+PIPELINE_REGISTRY.register_pipeline(TASK, pipeline_class=EmpatheticResponsePipeline, pt_model=CheckedAutoModelForSeq2SeqLM)

@@ -34,6 +34,7 @@ from transformers import (
 import empathetic_models
 from empathetic_models.backbones import warm_started_encoder_decoder
 from empathetic_models.cards import write_card
+from empathetic_models.checkpoints import CheckpointError, check_checkpoint_folder
 from empathetic_models.data import load_empathetic_dialogues
 from empathetic_models.embeddings import load_glove_embeddings
 from empathetic_models.evaluation import write_results
@@ -44,7 +45,7 @@ from empathetic_models.provenance import provenance
 from empathetic_models.tokenization import build_word_tokenizer, vocabulary_texts
 from training.callbacks import EvalClockCallback, PretrainingPhaseCallback
 from training.collators import EmpatheticDataCollator
-from training.trainer import EmpatheticTrainer, checkpoint_step, last_complete_checkpoint, whole_run_train_loss
+from training.trainer import EmpatheticTrainer, checkpoint_step, checkpoint_to_resume, whole_run_train_loss
 
 logger = logging.getLogger("training.train")
 RECIPES_DIR = Path(__file__).parent / "recipes"
@@ -194,11 +195,17 @@ def run(argv: list[str] | None = None) -> dict:
     set_seed(training_args.seed)
     output_dir = Path(training_args.output_dir)
 
+    if eval_args.overwrite_output_dir and training_args.resume_from_checkpoint:
+        raise SystemExit("--overwrite_output_dir true starts afresh and --resume_from_checkpoint resumes: give one of them")
     last_checkpoint = None
-    if output_dir.is_dir() and not eval_args.overwrite_output_dir:
-        last_checkpoint = training_args.resume_from_checkpoint or last_complete_checkpoint(output_dir)
-        if last_checkpoint:
-            logger.info("resuming from %s", last_checkpoint)
+    if training_args.resume_from_checkpoint or (output_dir.is_dir() and not eval_args.overwrite_output_dir):
+        # checked (a damaged folder fails naming the file and the fix) and announced as a warning
+        last_checkpoint = checkpoint_to_resume(output_dir, training_args.resume_from_checkpoint, need_tokenizer=True)
+    if model_args.model_name_or_path:
+        try:  # a local folder to start from: the same checks as serving it (hub ids pass through)
+            check_checkpoint_folder(model_args.model_name_or_path)
+        except CheckpointError as error:
+            raise SystemExit(f"--model_name_or_path: {error}") from None
     resumed_from = {"checkpoint": str(last_checkpoint), "step": checkpoint_step(last_checkpoint)} if last_checkpoint else None
 
     raw = load_empathetic_dialogues(data_args.data_source, split_style=data_args.split_style)
@@ -279,7 +286,7 @@ def run(argv: list[str] | None = None) -> dict:
         results, rows = evaluate_model(trainer.model, featurizer, test, eval_args.test_batch_size, str(output_dir),
                                        cache_dir=data_args.knowledge_cache_dir)  # fmt: skip
         keys = ("command", "commit", "hardware", "train_wall_clock_s", "wall_clock_to_best_eval_s", "best_eval_step",
-                "data_source", "embedding_init", "knowledge_source")
+                "data_source", "train_examples", "embedding_init", "knowledge_source")
         results.update({k: run_info[k] for k in keys if k in run_info})
         state = {"log_history": trainer.state.log_history, "best_global_step": trainer.state.best_global_step,
                  "best_metric": trainer.state.best_metric}  # fmt: skip

@@ -11,7 +11,7 @@ outside training, and it holds no auxiliary term), the figure the official codes
 writes what the featurizer needs beside the tokenizer (KEMP's retrieval table), so each saved folder is a
 complete model. Checkpoints are crash-safe: each is written under ``<output_dir>/.staging/`` and renamed into place
 once complete, so a ``checkpoint-N`` on disk is whole; resuming takes the newest complete one
-(:func:`last_complete_checkpoint`) and warns about any other it skips. ``train_from_last_checkpoint`` is the
+(:func:`last_complete_checkpoint`), warns about any other it skips, and says it resumed (:func:`checkpoint_to_resume`). ``train_from_last_checkpoint`` is the
 resume-time-save step the auxiliary training scripts share.
 """
 
@@ -32,7 +32,7 @@ from transformers import Seq2SeqTrainer, Trainer
 from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
-from empathetic_models.checkpoints import WEIGHT_FILES
+from empathetic_models.checkpoints import WEIGHT_FILES, CheckpointError, check_checkpoint_folder
 
 logger = logging.getLogger(__name__)
 
@@ -56,19 +56,52 @@ def missing_checkpoint_files(checkpoint: str | Path) -> list[str]:
 
 
 def last_complete_checkpoint(output_dir: str | Path) -> str | None:
-    """The newest complete ``checkpoint-N`` of ``output_dir`` (None if none); each newer incomplete one (written by a
-    save that was cut, e.g. by a full disk, before saves were staged) is skipped with a warning naming it."""
+    """The newest complete ``checkpoint-N`` of ``output_dir`` (None if none); each newer one that is incomplete
+    (written by a save that was cut, e.g. by a full disk, before saves were staged) or damaged (weights truncated or
+    unreadable, :func:`~empathetic_models.checkpoints.check_checkpoint_folder`) is skipped with a warning naming it."""
     folder = Path(output_dir)
     if not folder.is_dir():
         return None
     checkpoints = sorted((p for p in folder.iterdir() if p.is_dir() and checkpoint_step(p) is not None), key=checkpoint_step, reverse=True)
     for checkpoint in checkpoints:
         missing = missing_checkpoint_files(checkpoint)
-        if not missing:
-            return str(checkpoint)
-        logger.warning("skipping incomplete checkpoint %s (no %s): resuming from an earlier one; delete it once inspected",
-                       checkpoint, ", ".join(missing))  # fmt: skip
+        if missing:
+            logger.warning("skipping incomplete checkpoint %s (no %s): resuming from an earlier one; delete it once inspected",
+                           checkpoint, ", ".join(missing))  # fmt: skip
+            continue
+        try:
+            check_checkpoint_folder(checkpoint, need_tokenizer=False)
+        except CheckpointError as error:
+            logger.warning("skipping damaged checkpoint %s (%s): resuming from an earlier one", checkpoint, error)
+            continue
+        return str(checkpoint)
     return None
+
+
+def checkpoint_to_resume(output_dir: str | Path, requested: str | None = None, need_tokenizer: bool = False) -> str | None:
+    """The checkpoint a run resumes from, announced with a warning (so a default-verbosity run says it resumed):
+    ``requested`` (``--resume_from_checkpoint``: a folder, checked first, or ``"true"`` for the newest complete one),
+    else the newest complete checkpoint of ``output_dir`` (:func:`last_complete_checkpoint`); None starts afresh.
+    A requested folder that is missing, incomplete or damaged raises ``SystemExit`` naming it and the fix."""
+    if requested and requested.lower() not in ("true", "1", "yes"):
+        folder = Path(requested)
+        if not folder.is_dir():
+            raise SystemExit(f"--resume_from_checkpoint {requested}: no such folder (give a checkpoint-N folder of the run, "
+                             "or leave the flag out to resume from the output folder's newest complete checkpoint)")  # fmt: skip
+        if missing := missing_checkpoint_files(folder):
+            raise SystemExit(f"--resume_from_checkpoint {requested}: incomplete checkpoint (no {', '.join(missing)}); give "
+                             "another checkpoint-N, or leave the flag out to resume from the newest complete one")  # fmt: skip
+        checkpoint = str(folder)
+    else:
+        checkpoint = last_complete_checkpoint(output_dir)
+    if checkpoint is None:
+        return None
+    try:
+        check_checkpoint_folder(checkpoint, need_tokenizer=need_tokenizer)
+    except CheckpointError as error:
+        raise SystemExit(f"cannot resume from {checkpoint}: {error}") from None
+    logger.warning("resuming from %s (step %s); --overwrite_output_dir true starts afresh", checkpoint, checkpoint_step(checkpoint))
+    return checkpoint
 
 
 def whole_run_train_loss(log_history: Sequence[Mapping], fallback: float) -> float:
@@ -83,7 +116,7 @@ def whole_run_train_loss(log_history: Sequence[Mapping], fallback: float) -> flo
 
 def train_from_last_checkpoint(trainer: Trainer) -> float:
     """Train (resuming from the output folder's last complete checkpoint, if any), save the model; the training seconds."""
-    last_checkpoint = last_complete_checkpoint(trainer.args.output_dir)
+    last_checkpoint = checkpoint_to_resume(trainer.args.output_dir)
     start = time.perf_counter()
     trainer.train(resume_from_checkpoint=last_checkpoint)
     seconds = time.perf_counter() - start
