@@ -4,12 +4,15 @@
 - :func:`decoder_layers` and :func:`after_self_attention`: where new attentions hook into the backbone's decoder.
 - :class:`GatedMemoryAttention`: multi-head attention of the decoder states to a memory (knowledge vectors), added
   through a tanh gate that starts at 0, so the pretrained backbone is unchanged at initialisation.
+- :class:`MemoryCheckpointing`: gradient checkpointing of backbone layers whose hooked attentions read a memory
+  set for one forward (the recompute in backward sees the memory of its forward).
 - :func:`cache_argument` / :func:`output_cache`: the key/value cache's name (``cache`` from transformers 5.24,
   ``past_key_values`` before).
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 
 import torch
@@ -116,6 +119,37 @@ class GatedMemoryAttention(nn.Module):
         return self(output)
 
 
+class MemoryCheckpointing:
+    """Gradient checkpointing of a model whose :class:`GatedMemoryAttention` hooks run inside the checkpointed backbone
+    layers (mixed in before the ``PreTrainedModel`` base): their memory is set for one forward and cleared after it,
+    so each checkpoint keeps the memory it ran with and its recompute in backward runs with it again (torch's
+    ``context_fn``, non-reentrant checkpointing)."""
+
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict | None = None, **kwargs) -> None:
+        settings = {"use_reentrant": False, **(gradient_checkpointing_kwargs or {})}
+        if not settings["use_reentrant"]:
+            settings.setdefault("context_fn", self._memory_checkpoint_contexts)
+        super().gradient_checkpointing_enable(settings, **kwargs)
+
+    def _memory_checkpoint_contexts(self):
+        """(forward context, recompute context) of one checkpoint: the recompute restores the memories of now."""
+        attentions = [m for m in self.modules() if isinstance(m, GatedMemoryAttention)]
+        memories = [m.memory for m in attentions]
+
+        @contextlib.contextmanager
+        def restored():
+            current = [m.memory for m in attentions]
+            for attention, memory in zip(attentions, memories, strict=True):
+                attention.memory = memory
+            try:
+                yield
+            finally:
+                for attention, memory in zip(attentions, current, strict=True):
+                    attention.memory = memory
+
+        return contextlib.nullcontext(), restored()
+
+
 def cache_argument(backbone: nn.Module) -> str:
     """The backbone forward's name for the key/value cache."""
     return "cache" if "cache" in inspect.signature(backbone.forward).parameters else "past_key_values"
@@ -129,6 +163,7 @@ def output_cache(output):
 __all__ = [
     "BackboneAccessors",
     "GatedMemoryAttention",
+    "MemoryCheckpointing",
     "after_self_attention",
     "backbone_config",
     "cache_argument",

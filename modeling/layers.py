@@ -342,7 +342,36 @@ class UnsupportedOutputsCheck:
         self.register_forward_pre_hook(_refuse_unsupported_outputs, with_kwargs=True)
 
 
-class EmpatheticPreTrainedModel(NonReentrantCheckpointing, UnsupportedOutputsCheck, PreTrainedModel):
+class RecoversLostTiedWeights:
+    """Mixed into the models' ``PreTrainedModel`` bases. A checkpoint that lacks a shared weight and every weight tied
+    to it (the word embedding, saved once): transformers would flag the source as loaded (the encoder and decoder share
+    its module) and leave it on the meta device. Here it is initialised like a new weight, its tied copies follow it,
+    and it is reported missing, as BART does."""
+
+    def _lost_tie_sources(self, missing_keys) -> set[str]:
+        tied = self.all_tied_weights_keys
+        return {source for source in set(tied.values())
+                if source in missing_keys and all(t in missing_keys for t, s in tied.items() if s == source)}  # fmt: skip
+
+    def mark_tied_weights_as_initialized(self, loading_info) -> None:
+        lost = self._lost_tie_sources(loading_info.missing_keys)
+        super().mark_tied_weights_as_initialized(loading_info)
+        for source in lost:  # not loaded: initialise it
+            loading_info.missing_keys.add(source)
+            parameter = self.get_parameter(source)
+            if hasattr(parameter, "_is_hf_initialized"):
+                del parameter._is_hf_initialized
+
+    def tie_weights(self, missing_keys: set[str] | None = None, recompute_mapping: bool = True):
+        lost = self._lost_tie_sources(missing_keys) if missing_keys is not None else set()
+        if not lost:
+            return super().tie_weights(missing_keys, recompute_mapping)
+        followers = {target for target, source in self.all_tied_weights_keys.items() if source in lost}
+        super().tie_weights(missing_keys - lost, recompute_mapping)  # each copy tied to its (initialised) source
+        missing_keys -= followers  # the source alone stays reported
+
+
+class EmpatheticPreTrainedModel(RecoversLostTiedWeights, NonReentrantCheckpointing, UnsupportedOutputsCheck, PreTrainedModel):
     """Base of the from-scratch models: normal(0, ``config.init_std``) weights, N(0, d^-0.5) word embeddings
     with a zero padding row, and the sinusoidal tables re-filled (non-persistent buffers, not restored by loading)."""
 
@@ -366,31 +395,6 @@ class EmpatheticPreTrainedModel(NonReentrantCheckpointing, UnsupportedOutputsChe
             init.copy_(module.signal, sinusoidal_positions(*module.signal.shape))
         if isinstance(getattr(module, "token_frequency", None), torch.Tensor):  # FACE / CEM counts start at zero
             init.zeros_(module.token_frequency)
-
-    # A checkpoint that lacks a shared weight and every weight tied to it (the word embedding, saved once): transformers
-    # would flag the source as loaded (the encoder and decoder share its module) and leave it on the meta device. Here
-    # it is initialised like a new weight, its tied copies follow it, and it is reported missing, as BART does.
-    def _lost_tie_sources(self, missing_keys) -> set[str]:
-        tied = self.all_tied_weights_keys
-        return {source for source in set(tied.values())
-                if source in missing_keys and all(t in missing_keys for t, s in tied.items() if s == source)}  # fmt: skip
-
-    def mark_tied_weights_as_initialized(self, loading_info) -> None:
-        lost = self._lost_tie_sources(loading_info.missing_keys)
-        super().mark_tied_weights_as_initialized(loading_info)
-        for source in lost:  # not loaded: initialise it
-            loading_info.missing_keys.add(source)
-            parameter = self.get_parameter(source)
-            if hasattr(parameter, "_is_hf_initialized"):
-                del parameter._is_hf_initialized
-
-    def tie_weights(self, missing_keys: set[str] | None = None, recompute_mapping: bool = True):
-        lost = self._lost_tie_sources(missing_keys) if missing_keys is not None else set()
-        if not lost:
-            return super().tie_weights(missing_keys, recompute_mapping)
-        followers = {target for target, source in self.all_tied_weights_keys.items() if source in lost}
-        super().tie_weights(missing_keys - lost, recompute_mapping)  # each copy tied to its (initialised) source
-        missing_keys -= followers  # the source alone stays reported
 
     def resize_token_embeddings(self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None, mean_resizing: bool = True):
         """Resize the word embedding and output layer (transformers), then every other vocabulary-sized part

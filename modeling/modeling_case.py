@@ -445,7 +445,7 @@ class CaseForConditionalGeneration(CaseObjectives, CasePreTrainedModel, Empathet
         self.generation_config.max_new_tokens = 30  # "the maximum decoding step is set to 30"
 
     def response_log_probs(self, decoder_input_ids, encoder_outputs: CaseEncoderOutput, cache, use_cache):
-        outputs = self.model(decoder_input_ids=decoder_input_ids, encoder_outputs=encoder_outputs, cache=cache, use_cache=use_cache)
+        outputs = self.model(decoder_input_ids=decoder_input_ids, encoder_outputs=encoder_outputs, cache=cache, use_cache=use_cache, return_dict=True)
         return self.lm_head(outputs.last_hidden_state).float().log_softmax(-1), outputs.cache
 
 

@@ -25,6 +25,7 @@ from transformers.modeling_outputs import BaseModelOutput
 from .backbone_blocks import (
     BackboneAccessors,
     GatedMemoryAttention,
+    MemoryCheckpointing,
     after_self_attention,
     cache_argument,
     decoder_config,
@@ -68,13 +69,13 @@ class CaseBackboneEncoder(CaseEncoder):
         return context + torch.tanh(self.fusion_gate) * super().fuse_context(context, r_cog, r_aff)
 
 
-class CaseBlenderbotPreTrainedModel(EmpatheticPreTrainedModel):
+class CaseBlenderbotPreTrainedModel(MemoryCheckpointing, EmpatheticPreTrainedModel):
     config_class = CaseBlenderbotConfig
     config: CaseBlenderbotConfig
     base_model_prefix = "case_blenderbot"
-    # the knowledge attentions run inside the backbone's decoder layers on memory set for one forward: a backward
-    # recompute would not see it, so gradient_checkpointing_enable() refuses (transformers' error names the class)
-    supports_gradient_checkpointing = False
+    # the backbone's layers and CASE's graph layers are GradientCheckpointingLayers; the knowledge attentions inside the
+    # backbone's decoder layers read memory set for one forward, which each checkpoint keeps (MemoryCheckpointing)
+    supports_gradient_checkpointing = True
 
     def _resize_vocabulary_parts(self, size: int) -> None:
         super()._resize_vocabulary_parts(size)  # token_frequency, bow_head
@@ -99,7 +100,10 @@ class CaseBlenderbotForConditionalGeneration(BackboneAccessors, EncodesContext, 
         super().__init__(config)
         d, heads = config.d_model, config.num_heads
         # the attention implementation asked of from_pretrained / from_config reaches the backbone's layers
-        self.backbone = AutoModelForSeq2SeqLM.from_config(config.backbone_config(), attn_implementation=config._attn_implementation)
+        # and the dtype being built (from_pretrained(..., dtype=...) sets the default), not the one the backbone settings saved
+        self.backbone = AutoModelForSeq2SeqLM.from_config(
+            config.backbone_config(), attn_implementation=config._attn_implementation, dtype=torch.get_default_dtype()
+        )
         self.encoder = CaseBackboneEncoder(config, self.backbone)
         layers = decoder_layers(self.backbone)
         decoder_type = decoder_config(config.backbone_config()).model_type

@@ -182,9 +182,6 @@ class EmoCauseDecoder(WordEmbedder):
 
     def forward(self, input_ids, encoder_outputs: EmoCauseEncoderOutput, past_key_values=None):
         offset = cached_length(past_key_values)
-        if past_key_values is not None and getattr(past_key_values, "is_compileable", False):
-            raise ValueError("emocause does not decode with a static cache (its gated attention re-reads the cross-attention "
-                             "keys, which a static cache pads): generate without cache_implementation='static'")  # fmt: skip
         embeds = self.embed(input_ids, offset)
         if self.embed_emotions is not None:
             embeds = embeds + self.embed_emotions(encoder_outputs.emotion_ids)[:, None]  # E_ε
@@ -262,7 +259,7 @@ class EmoCauseForConditionalGeneration(EmoCausePreTrainedModel, EmpatheticForCon
 
         decoder_input_ids, use_cache = teacher_forcing(labels, decoder_input_ids, use_cache, self.config)
         encoder_outputs = self.encode(input_ids, encoder_outputs, attention_mask=attention_mask)
-        outputs = self.model(decoder_input_ids=decoder_input_ids, encoder_outputs=encoder_outputs, cache=cache, use_cache=use_cache)
+        outputs = self.model(decoder_input_ids=decoder_input_ids, encoder_outputs=encoder_outputs, cache=cache, use_cache=use_cache, return_dict=True)
         logits = self.lm_head(outputs.last_hidden_state)
         losses = {}
         if labels is not None:

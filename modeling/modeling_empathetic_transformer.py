@@ -108,7 +108,8 @@ class EmpatheticTransformerForConditionalGeneration(EmpatheticTransformerPreTrai
         decoder_input_ids, use_cache = teacher_forcing(labels, decoder_input_ids, use_cache, self.config)
         encoder_outputs = self.encode(input_ids, encoder_outputs, attention_mask=attention_mask, dialogue_state_ids=dialogue_state_ids)
         outputs = self.model(
-            attention_mask=attention_mask, decoder_input_ids=decoder_input_ids, encoder_outputs=encoder_outputs, cache=cache, use_cache=use_cache
+            attention_mask=attention_mask, decoder_input_ids=decoder_input_ids, encoder_outputs=encoder_outputs, cache=cache, use_cache=use_cache,
+            return_dict=True,  # the bare model's output whatever config.return_dict says
         )
         emotion_logits = None
         if self.emotion_head is not None:

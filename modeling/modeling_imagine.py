@@ -223,7 +223,7 @@ class ImagineForConditionalGeneration(ImaginePreTrainedModel, EmpatheticForCondi
     ) -> ImagineSeq2SeqLMOutput:
         decoder_input_ids, use_cache = teacher_forcing(labels, decoder_input_ids, use_cache, self.config)
         encoder_outputs = self.encode(input_ids, encoder_outputs, **{k: v for k, v in kwargs.items() if k in ENCODER_INPUTS})
-        outputs = self.model(decoder_input_ids=decoder_input_ids, encoder_outputs=encoder_outputs, cache=cache, use_cache=use_cache)
+        outputs = self.model(decoder_input_ids=decoder_input_ids, encoder_outputs=encoder_outputs, cache=cache, use_cache=use_cache, return_dict=True)
         log_probs = self.lm_head(outputs.last_hidden_state).float().log_softmax(-1)
         c, losses = self.config, {}
         if labels is not None:

@@ -247,7 +247,7 @@ class KempForConditionalGeneration(KempPreTrainedModel, EmpatheticForConditional
             input_ids, encoder_outputs, attention_mask=attention_mask, dialogue_state_ids=dialogue_state_ids,
             concept_sources=concept_sources, emotion_intensity=emotion_intensity,
         )  # fmt: skip
-        outputs = self.model(decoder_input_ids=decoder_input_ids, encoder_outputs=encoder_outputs, cache=cache, use_cache=use_cache)
+        outputs = self.model(decoder_input_ids=decoder_input_ids, encoder_outputs=encoder_outputs, cache=cache, use_cache=use_cache, return_dict=True)
         attention = outputs.graph_attention
         emotion_logits = encoder_outputs.emotion_logits
         c = self.config

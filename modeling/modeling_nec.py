@@ -34,7 +34,7 @@ from .backbone_blocks import (
 )
 from .configuration_nec import NecConfig
 from .encoder_decoder import model_forward
-from .layers import NonReentrantCheckpointing, UnsupportedOutputsCheck
+from .layers import NonReentrantCheckpointing, RecoversLostTiedWeights, UnsupportedOutputsCheck
 
 
 @dataclass
@@ -110,7 +110,7 @@ class NecEncoder(nn.Module):
         return out
 
 
-class NecPreTrainedModel(NonReentrantCheckpointing, UnsupportedOutputsCheck, PreTrainedModel):
+class NecPreTrainedModel(RecoversLostTiedWeights, NonReentrantCheckpointing, UnsupportedOutputsCheck, PreTrainedModel):
     config_class = NecConfig
     base_model_prefix = "nec"
     main_input_name = "input_ids"
@@ -143,7 +143,10 @@ class NecForConditionalGeneration(BackboneAccessors, NecPreTrainedModel, Generat
     def __init__(self, config: NecConfig):
         super().__init__(config)
         # the attention implementation asked of from_pretrained / from_config reaches the backbone's layers
-        self.backbone = AutoModelForSeq2SeqLM.from_config(config.backbone_config(), attn_implementation=config._attn_implementation)
+        # and the dtype being built (from_pretrained(..., dtype=...) sets the default), not the one the backbone settings saved
+        self.backbone = AutoModelForSeq2SeqLM.from_config(
+            config.backbone_config(), attn_implementation=config._attn_implementation, dtype=torch.get_default_dtype()
+        )
         hidden = config.hidden_size
         self.knowledge_encoder = copy.deepcopy(self.backbone.get_encoder()) if config.use_social_knowledge else None
         self.nec_encoder = NecEncoder(self)
@@ -247,16 +250,17 @@ class NecForConditionalGeneration(BackboneAccessors, NecPreTrainedModel, Generat
         if labels is not None and decoder_input_ids is None:
             decoder_input_ids = shift_right(labels, c.pad_token_id, c.decoder_start_token_id)
         out = self._decode(encoder_outputs, attention_mask, decoder_input_ids, cache=cache, use_cache=use_cache)
-        result = NecSeq2SeqLMOutput(logits=out.logits, cache=output_cache(out), encoder_last_hidden_state=encoder_outputs.last_hidden_state)
-        if labels is None:
-            return result
-        result.generation_loss = F.cross_entropy(out.logits.float().transpose(1, 2), labels, ignore_index=-100)  # eq. 10
-        result.loss = result.generation_loss
-        if c.contrastive and self.training:  # validation loss stays L_NLL (early stopping, PPL)
-            result.contrastive_loss = self._contrastive_loss(input_ids, attention_mask, knowledge_input_ids, knowledge_attention_mask,
-                                                             encoder_outputs, labels, negative_ids, negative_sources)  # fmt: skip
-            result.loss = result.loss + result.contrastive_loss  # eq. 9, 1:1
-        return result
+        loss = generation_loss = contrastive = None
+        if labels is not None:
+            generation_loss = F.cross_entropy(out.logits.float().transpose(1, 2), labels, ignore_index=-100)  # eq. 10
+            loss = generation_loss
+            if c.contrastive and self.training:  # validation loss stays L_NLL (early stopping, PPL)
+                contrastive = self._contrastive_loss(input_ids, attention_mask, knowledge_input_ids, knowledge_attention_mask,
+                                                     encoder_outputs, labels, negative_ids, negative_sources)  # fmt: skip
+                loss = loss + contrastive  # eq. 9, 1:1
+        # built at once, so that to_tuple() (return_dict=False) lists the fields in their declared order, loss first
+        return NecSeq2SeqLMOutput(loss=loss, generation_loss=generation_loss, contrastive_loss=contrastive, logits=out.logits,
+                                  cache=output_cache(out), encoder_last_hidden_state=encoder_outputs.last_hidden_state)  # fmt: skip
 
     def _contrastive_loss(self, input_ids, attention_mask, knowledge_input_ids, knowledge_attention_mask, encoder_outputs, labels, negative_ids, negative_sources):
         c = self.config

@@ -153,6 +153,7 @@ def assert_static_cache_generates_as_the_dynamic_one(model, batch: dict) -> None
     inputs = model_inputs(batch)
     with torch.no_grad():
         for beams in (1, 2):
-            dynamic = model.generate(**inputs, max_new_tokens=5, min_new_tokens=5, num_beams=beams)
-            static = model.generate(**inputs, max_new_tokens=5, min_new_tokens=5, num_beams=beams, cache_implementation="static")
+            kwargs = dict(max_new_tokens=5, min_new_tokens=5, num_beams=beams, do_sample=False)  # emocause samples by default
+            dynamic = model.generate(**inputs, **kwargs)
+            static = model.generate(**inputs, **kwargs, cache_implementation="static")
             assert torch.equal(dynamic, static), beams

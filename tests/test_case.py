@@ -52,7 +52,12 @@ TRIPLES = [
 
 @pytest.fixture(scope="module")
 def retriever(tmp_path_factory, word_tokenizer):
-    lexicon = tmp_path_factory.mktemp("vad") / "vad.txt"
+    return make_retriever(tmp_path_factory.mktemp("vad"), word_tokenizer)
+
+
+def make_retriever(folder, word_tokenizer) -> ConceptRetriever:
+    """ConceptNet edges and VAD rows by hand (the lexicon written under ``folder``)."""
+    lexicon = folder / "vad.txt"
     rows = {"nervous": 0.9, "scared": 0.85, "grade": 0.5, "party": 0.8, "cake": 0.4, "gift": 0.5, "happy": 0.7, "calm": 0.0}
     lexicon.write_text("Word\tValence\tArousal\tDominance\n" + "".join(f"{w}\t0.5\t{a}\t0.5\n" for w, a in rows.items()))
     edges = {
@@ -63,14 +68,22 @@ def retriever(tmp_path_factory, word_tokenizer):
     return ConceptRetriever(index, VADLexicon.from_file(lexicon), word_tokenizer.get_vocab(), RetrievalConfig(concepts_per_dialogue=10**6))
 
 
-@pytest.fixture(scope="module")
-def commonsense(tiny_cause_encoder):
+def make_commonsense(tiny_cause_encoder) -> AtomicRetriever:
     return AtomicRetriever(TRIPLES, SentenceEncoder.from_pretrained(tiny_cause_encoder, device="cpu"), "test tuples", neighbors=1)
 
 
 @pytest.fixture(scope="module")
-def featurizer(word_tokenizer, retriever, commonsense):
+def commonsense(tiny_cause_encoder):
+    return make_commonsense(tiny_cause_encoder)
+
+
+def make_featurizer(word_tokenizer, retriever, commonsense) -> CaseFeaturizer:
     return CaseFeaturizer(word_tokenizer, retriever, commonsense=commonsense, max_concepts=2, inferences_per_relation=2, max_source_length=64)
+
+
+@pytest.fixture(scope="module")
+def featurizer(word_tokenizer, retriever, commonsense):
+    return make_featurizer(word_tokenizer, retriever, commonsense)
 
 
 def make_case(tokenizer, seed: int = 0, **overrides):

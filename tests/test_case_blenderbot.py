@@ -36,10 +36,13 @@ SPECIAL = ["__null__", "__start__", "__end__", "__unk__"]  # BlenderBot-small's 
 
 @pytest.fixture(scope="module")
 def blenderbot(tmp_path_factory):
+    return save_tiny_blenderbot(tmp_path_factory.mktemp("tiny_blenderbot"))
+
+
+def save_tiny_blenderbot(folder):
     """A tiny random BlenderbotSmall and a word-piece tokenizer ("birthday" → "birth" "##day"), saved like a hub checkpoint."""
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 
-    folder = tmp_path_factory.mktemp("tiny_blenderbot")
     sample = load_empathetic_dialogues("sample")["train"]
     texts = [u for c in sample["context"] for u in c] + list(sample["target"]) + [t for *_, t in TRIPLES]
     words = Counter(w for t in texts for w in pre_tokenizers.BertPreTokenizer().pre_tokenize_str(t.lower()))
@@ -66,7 +69,12 @@ def tokenizer(blenderbot):
 
 @pytest.fixture(scope="module")
 def featurizer(tmp_path_factory, tokenizer, tiny_cause_encoder):
-    lexicon = tmp_path_factory.mktemp("vad") / "vad.txt"
+    return make_featurizer(tmp_path_factory.mktemp("vad"), tokenizer, tiny_cause_encoder)
+
+
+def make_featurizer(folder, tokenizer, tiny_cause_encoder) -> CaseBlenderbotFeaturizer:
+    """CASE-BlenderBot's featurizer on hand-made ConceptNet edges, VAD rows (written under ``folder``) and ATOMIC tuples."""
+    lexicon = folder / "vad.txt"
     rows = {"nervous": 0.9, "scared": 0.85, "grade": 0.5, "party": 0.8, "cake": 0.4, "gift": 0.5, "happy": 0.7, "birthday": 0.6}
     lexicon.write_text("Word\tValence\tArousal\tDominance\n" + "".join(f"{w}\t0.5\t{a}\t0.5\n" for w, a in rows.items()))
     edges = {
@@ -260,10 +268,14 @@ def test_recipe_names_the_paper_backbone_and_takes_the_offline_one():
     assert (model_args.model_name_or_path, model_args.warm_start_encoder) == ("", "minilm")
 
 
-def test_contract_gradient_checkpointing_is_refused_with_a_clear_error(blenderbot):
-    # its knowledge attentions read memory set for one forward inside the backbone's layers; a recompute would not
-    with pytest.raises(ValueError, match="CaseBlenderbotForConditionalGeneration does not support activation checkpointing"):
-        make_model(blenderbot).gradient_checkpointing_enable()
+def test_contract_gradient_checkpointing_matches_with_the_knowledge_attentions_open(blenderbot, featurizer):
+    # the knowledge attentions read memory set for one forward inside the backbone's layers: each checkpoint's
+    # recompute runs with the memory of its forward (it was refused before)
+    from contract import assert_gradient_checkpointing_matches
+
+    model = make_model(blenderbot)
+    _open_gates(model)
+    assert_gradient_checkpointing_matches(model, _training_batch(featurizer))
 
 
 def test_contract_unsupported_outputs_are_refused(blenderbot, featurizer):

@@ -43,7 +43,12 @@ DIALOGUES = [
 
 @pytest.fixture(scope="module")
 def retriever(tmp_path_factory, word_tokenizer):
-    lexicon_path = tmp_path_factory.mktemp("vad") / "vad.txt"
+    return make_retriever(tmp_path_factory.mktemp("vad"), word_tokenizer)
+
+
+def make_retriever(folder, word_tokenizer) -> ConceptRetriever:
+    """ConceptNet edges and VAD rows by hand for the exam / birthday dialogues (the lexicon written under ``folder``)."""
+    lexicon_path = folder / "vad.txt"
     rows = {"nervous": (0.2, 0.9), "scared": (0.1, 0.85), "grade": (0.5, 0.5), "party": (0.9, 0.8), "cake": (0.8, 0.4),
             "gift": (0.9, 0.5), "happy": (1.0, 0.7), "calm": (0.5, 0.0)}  # fmt: skip
     lexicon_path.write_text("Word\tValence\tArousal\tDominance\n" + "".join(f"{w}\t{v}\t{a}\t0.5\n" for w, (v, a) in rows.items()))
