@@ -10,6 +10,7 @@ check fails for an unused or an undocumented field."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import inspect
 import re
 from contextlib import contextmanager
@@ -245,3 +246,18 @@ def test_the_checks_fail_for_an_unused_and_for_an_undocumented_field():
     config = build_config("empathetic_transformer", _UnusedFieldConfig)
     assert documented_fields(_UnusedFieldConfig) - exercise("empathetic_transformer", config) == {"unused_knob"}
     assert init_parameters(_UndocumentedFieldConfig) - documented_fields(_UndocumentedFieldConfig) == {"hidden_knob"}
+
+
+@pytest.mark.parametrize("model_type", sorted(set(ARCHITECTURES) - {"nec"}))
+def test_a_config_json_with_removed_keys_still_loads_and_round_trips(model_type, tmp_path):
+    """Keys of older checkpoints that nothing read (``removed_fields``) are dropped; the rest round-trips exactly."""
+    config_class = ARCHITECTURES[model_type][0]
+    build_config(model_type).save_pretrained(tmp_path)
+    current = config_class.from_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**saved, **{key: 1 for key in config_class.removed_fields}}))
+    loaded = config_class.from_pretrained(tmp_path)
+    assert not any(key in loaded.to_dict() for key in config_class.removed_fields)
+    assert loaded.to_dict() == current.to_dict()
+    loaded.save_pretrained(tmp_path / "again")
+    assert json.loads((tmp_path / "again" / "config.json").read_text()) == saved
