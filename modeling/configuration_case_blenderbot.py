@@ -6,26 +6,35 @@ from __future__ import annotations
 from transformers import PretrainedConfig
 
 from .backbone_blocks import backbone_config, decoder_config
-from .configuration_case import CaseConfig
+from .configuration_case import CaseFields
+from .configuration_common import NEVER_READ, EmpatheticConfig
 
 
-class CaseBlenderbotConfig(CaseConfig):
-    r"""CASE's settings (:class:`CaseConfig`: layers of its own encoders, N′, l, loss weights, ablations) plus
-    ``backbone`` (`dict`), the backbone's ``config.to_dict()`` (BlenderbotSmall, BART, or a BERT-style
-    ``EncoderDecoderModel``); :meth:`CaseBlenderbotForConditionalGeneration.from_backbone` fills it.
+class CaseBlenderbotConfig(CaseFields, EmpatheticConfig):
+    r"""CASE's settings (:class:`~.configuration_case.CaseFields`: layers of its own encoders, N′, l, ablations, loss
+    weights) around a backbone; :meth:`CaseBlenderbotForConditionalGeneration.from_backbone` fills ``backbone``.
 
-    Sizes follow the backbone's decoder: ``d_model``, ``num_heads`` (also of the new K_CS / K_EC attentions),
-    ``ffn_dim`` of CASE's own encoders, ``vocab_size`` and ``max_position_embeddings``. Token ids left unset are
-    the backbone's; ``cls_token_id`` (the [CLS] of G_CS vertices, reactions and G_EC) defaults to its BOS.
+    Sizes follow the backbone's decoder (values given for them are replaced): ``d_model``, ``num_heads`` (also of the
+    new K_CS / K_EC attentions), ``attention_dim`` (= ``d_model``), ``ffn_dim`` of CASE's own encoders,
+    ``vocab_size`` and ``max_position_embeddings``. Token ids left unset are the backbone's; ``cls_token_id`` (the
+    [CLS] of G_CS vertices, reactions and G_EC) defaults to its BOS. The context encoder, the decoder and their word
+    embedding are the backbone's: there are no layer counts, embedding scale, output bias or dialogue-state
+    embeddings of CASE's own.
+
+    Args:
+        backbone (`dict`): the backbone's ``config.to_dict()`` (BlenderbotSmall, BART, or a BERT-style
+            ``EncoderDecoderModel``).
     """
 
     model_type = "case_blenderbot"
     bare_model_class = None  # no bare AutoModel: the backbone's encoder-decoder is the base
     has_no_defaults_at_init = True
+    # CASE's own encoder-decoder settings, which the backbone replaces, and the switches CASE never read
+    removed_fields = (*NEVER_READ, "encoder_layers", "decoder_layers", "scale_embedding", "output_bias", "num_dialogue_states",
+                      "use_emotion_classifier", "classifier_dropout")  # fmt: skip
 
     backbone: dict | None = None
     pad_token_id: int | None = None
-    unk_token_id: int | None = None
     bos_token_id: int | None = None
     eos_token_id: int | list[int] | None = None
     cls_token_id: int | None = None

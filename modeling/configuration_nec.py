@@ -11,22 +11,25 @@ NEGATIVE_SOURCES = ("diff_emotion", "self_generated", "batch", "high_frequency")
 
 
 class NecConfig(PretrainedConfig):
-    r"""
-    backbone (`dict`): the seq2seq backbone's config (``config.to_dict()`` of e.g. ``facebook/bart-base``, a
-        BlenderbotSmall or an ``EncoderDecoderModel``); :meth:`NecForConditionalGeneration.from_backbone` fills it.
-    knowledge_heads (`int`, *optional*): heads of the attention over the social knowledge K_S added to every
-        decoder layer (default: the backbone decoder's).
-    projection_dim (`int`, *optional*): size of z_x / z_y, CoNT's ReLU projection (default: the hidden size).
-    alpha (`float`): eq. 15's balance of S_sim and S_lm at decoding (0 = plain beam search).
-    lm_score (`str`): S_lm as the official code (``"normalized"``: mean token log-probability) or eq. 14
-        (``"probability"``: the product of the token probabilities).
-    gamma (`float`): ξ = γ (rank(y⁻) − rank(y⁺)) in eq. 11.
-    contrastive (`bool`): add L_CL to L_NLL (eq. 9); off for the NLL phase.
-    negatives (`list[str]`): which of :data:`NEGATIVE_SOURCES` give y⁻ (Table 4's w/o SelfGen / HighFreq / DiffEmo
-        drop one each).
-    self_generated (`int`): beams (and own outputs y′) generated per example for the y′ negatives.
-    use_entity_knowledge (`bool`): put L(K_E) into the encoder input (eq. 3); read by the featurizer.
-    use_social_knowledge (`bool`): the decoder's attention over K_S (eq. 8).
+    r"""NEC: a pretrained seq2seq backbone with entity knowledge in its input, an attention over social knowledge in
+    every decoder layer, contrastive training and similarity-re-ranked beam search.
+
+    Args:
+        backbone (`dict`): the seq2seq backbone's config (``config.to_dict()`` of e.g. ``facebook/bart-base``, a
+            BlenderbotSmall or an ``EncoderDecoderModel``); :meth:`NecForConditionalGeneration.from_backbone` fills it.
+        knowledge_heads (`int`, *optional*): heads of the attention over the social knowledge K_S added to every
+            decoder layer (default: the backbone decoder's).
+        projection_dim (`int`, *optional*): size of z_x / z_y, CoNT's ReLU projection (default: the hidden size).
+        alpha (`float`): eq. 15's balance of S_sim and S_lm at decoding (0 = plain beam search).
+        lm_score (`str`): S_lm as the official code (``"normalized"``: mean token log-probability) or eq. 14
+            (``"probability"``: the product of the token probabilities).
+        gamma (`float`): ξ = γ (rank(y⁻) − rank(y⁺)) in eq. 11.
+        contrastive (`bool`): add L_CL to L_NLL (eq. 9); off for the NLL phase.
+        negatives (`list[str]`): which of :data:`NEGATIVE_SOURCES` give y⁻ (Table 4's w/o SelfGen / HighFreq / DiffEmo
+            drop one each).
+        self_generated (`int`): beams (and own outputs y′) generated per example for the y′ negatives.
+        use_entity_knowledge (`bool`): put L(K_E) into the encoder input (eq. 3); read by the featurizer.
+        use_social_knowledge (`bool`): the decoder's attention over K_S (eq. 8).
     """
 
     model_type = "nec"

@@ -250,6 +250,17 @@ def face_weights(counts: torch.Tensor) -> torch.Tensor:
     return weights / weights.sum() * weights.numel()
 
 
+def smoothed_nll(log_probs: torch.Tensor, labels: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+    """Mean label-smoothed NLL of ``labels`` (..., -100 = ignored) under normalised ``log_probs`` (..., V): torch's
+    ``F.cross_entropy(label_smoothing=ε)``, i.e. (1 − ε)·NLL + ε·mean over the whole vocabulary (the target
+    included) of −log P. ``log_softmax`` of normalised log-probabilities is themselves, so cross-entropy on them is
+    this loss (KEMP's copy-mixed distribution, CASE's vocabulary distribution). 0 when every label is ignored."""
+    labels = labels.reshape(-1)
+    total = F.cross_entropy(log_probs.reshape(-1, log_probs.shape[-1]).float(), labels, ignore_index=-100, reduction="sum",
+                            label_smoothing=label_smoothing)  # fmt: skip
+    return total / labels.ne(-100).sum().clamp_min(1)
+
+
 def shift_tokens_right(labels: torch.Tensor, pad_token_id: int, decoder_start_token_id: int) -> torch.Tensor:
     """Teacher-forcing decoder inputs: [start] + labels[:-1], with -100 replaced by PAD."""
     shifted = labels.new_full(labels.shape, pad_token_id)

@@ -51,6 +51,7 @@ from .layers import (
     causal_self_mask,
     face_weights,
     padding_mask,
+    smoothed_nll,
 )
 
 LISTENER_STATE = 1
@@ -112,11 +113,14 @@ class CasePreTrainedModel(EmpatheticPreTrainedModel):
 class CaseEncoder(WordEmbedder):
     """Graph encoding, context encoding, knowledge discernment priors, reactions and emotion (§3.1–3.2)."""
 
+    has_dialogue_states = True  # the context encoder's input adds dialogue-state embeddings
+
     def __init__(self, config: CaseConfig, embed_tokens: nn.Embedding):
         super().__init__(config, embed_tokens)
         d, sizes = config.d_model, BlockSizes.from_config(config)
         self.config = config
-        self.embed_states = nn.Embedding(config.num_dialogue_states, d)  # speaker / listener words of the context
+        # speaker / listener words of the context (a backbone's context encoder reads token ids only)
+        self.embed_states = nn.Embedding(config.num_dialogue_states, d) if self.has_dialogue_states else None
         self.embed_vertex_types = nn.Embedding(2, d)  # G_EC: word or emotional concept
         self.intensity = nn.Linear(1, d, bias=False)  # superimposes ω(v_i) on ec_i
         self.context_encoder = self.build_context_encoder(config)
@@ -388,12 +392,8 @@ class CaseObjectives:
             if self.bow_pretraining and "bow_loss" not in losses:
                 raise ValueError("the L_BOW pre-training phase needs use_alignment=True")
             if not self.bow_pretraining:
-                steps = labels.ne(-100)
-                nll = -log_probs.gather(-1, labels.clamp_min(0)[..., None]).squeeze(-1)
                 smoothing = c.label_smoothing if self.training else 0.0
-                if smoothing:
-                    nll = (1 - smoothing) * nll - smoothing * log_probs.mean(-1)
-                losses["generation_loss"] = (nll * steps).sum() / steps.sum().clamp_min(1)  # eq. 19
+                losses["generation_loss"] = smoothed_nll(log_probs, labels, smoothing)  # eq. 19
                 if c.diversity_loss_weight:
                     losses["diversity_loss"] = self.diversity_loss(log_probs, labels)
         if emotion_labels is not None and not self.bow_pretraining:

@@ -44,10 +44,10 @@ class CaseBackboneEncoder(CaseEncoder):
     referenced, not registered: their weights belong to the model's ``backbone``."""
 
     main_input_name = "input_ids"
+    has_dialogue_states = False  # the backbone's encoder reads token ids only
 
     def __init__(self, config: CaseBlenderbotConfig, backbone: PreTrainedModel):
         super().__init__(config, embed_tokens=None)
-        del self.embed_states  # the backbone's encoder reads token ids only
         self.__dict__["embed_tokens"] = backbone.get_input_embeddings()
         self.__dict__["context_encoder"] = backbone.get_encoder()
         self.embed_norm = nn.LayerNorm(config.d_model)

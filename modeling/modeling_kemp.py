@@ -41,6 +41,7 @@ from .layers import (
     cached_length,
     causal_self_mask,
     padding_mask,
+    smoothed_nll,
 )
 
 
@@ -257,10 +258,7 @@ class KempForConditionalGeneration(KempPreTrainedModel, EmpatheticForConditional
             # a padded ED batch of 16); ``logits`` and ``copy_gate`` stay None
             steps = labels.ne(-100)
             log_probs, _ = self.output_distribution(outputs.last_hidden_state, attention, encoder_outputs.vertex_ids, steps)
-            nll = -log_probs.gather(-1, labels[steps][:, None]).squeeze(-1)  # eq. 20 per response token
-            if c.label_smoothing:  # as cross_entropy's label_smoothing: (1 − ε)·NLL + ε·mean over the vocabulary of −log P
-                nll = (1 - c.label_smoothing) * nll - c.label_smoothing * log_probs.mean(-1)
-            losses["generation_loss"] = nll.mean()
+            losses["generation_loss"] = smoothed_nll(log_probs, labels[steps], c.label_smoothing)  # eq. 20 over the response tokens
             logits = p_gen = None
         else:
             logits, p_gen = self.output_distribution(outputs.last_hidden_state, attention, encoder_outputs.vertex_ids)

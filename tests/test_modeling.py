@@ -92,7 +92,7 @@ def test_default_config_is_usable_and_runs():
     [
         (dict(num_heads=3, attention_dim=8), r"attention_dim \(8\) must be divisible by num_heads \(3\)"),
         (dict(vocab_size=10, pad_token_id=12), r"pad_token_id=12 is outside the vocabulary \(size 10\)"),
-        (dict(vocab_size=4), r"cls_token_id=4 is outside the vocabulary"),
+        (dict(vocab_size=3), r"eos_token_id=3 is outside the vocabulary"),
         (dict(d_model=0), r"d_model must be >= 1"),
     ],
 )
@@ -296,7 +296,7 @@ def test_save_pretrained_round_trip_through_auto_classes(tiny_model, featurizer,
     tiny_model.save_pretrained(tmp_path)
     files = {p.name for p in tmp_path.iterdir()}
     assert {"config.json", "model.safetensors", "generation_config.json"} <= files
-    assert {"modeling_empathetic_transformer.py", "configuration_empathetic_transformer.py", "layers.py", "emotions.py"} <= files
+    assert {"modeling_empathetic_transformer.py", "configuration_empathetic_transformer.py", "configuration_common.py", "layers.py", "emotions.py"} <= files
     assert not any(name.endswith(".bin") for name in files)
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["model_type"] == "empathetic_transformer"

@@ -146,17 +146,11 @@ def build_model(model_args: ModelArguments, tokenizer):
         return empathetic_models.BACKBONE_ARCHITECTURES[model_type][1].from_backbone(backbone, **overrides)
     if path:
         return AutoModelForSeq2SeqLM.from_pretrained(path, **overrides)
-    config = AutoConfig.for_model(
-        model_args.model_type,
-        vocab_size=len(tokenizer),
-        pad_token_id=tokenizer.pad_token_id,
-        unk_token_id=tokenizer.unk_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        cls_token_id=tokenizer.cls_token_id,
-        decoder_start_token_id=tokenizer.bos_token_id,
-        **overrides,
-    )
+    tokens = dict(pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                  decoder_start_token_id=tokenizer.bos_token_id)  # fmt: skip
+    if hasattr(empathetic_models.ARCHITECTURES[model_args.model_type][0], "cls_token_id"):  # CASE's posteriors read [CLS]
+        tokens["cls_token_id"] = tokenizer.cls_token_id
+    config = AutoConfig.for_model(model_args.model_type, vocab_size=len(tokenizer), **tokens, **overrides)
     model = AutoModelForSeq2SeqLM.from_config(config)
     if model_args.embeddings:
         load_glove_embeddings(model_args.embeddings, tokenizer, model)
