@@ -1,14 +1,88 @@
-"""``empathetic-models`` command line: train, benchmark, evaluate, generate, chat, annotate-*, card, push."""
+"""``empathetic-models`` command line: train, benchmark, evaluate, generate, chat, annotate-*, knowledge, leaderboard,
+card, publish, curves, push.
+
+This module only parses: each ``cmd_*`` turns its arguments into one call of a library function (in
+``empathetic_models.inference``, ``.evaluation``, ``.knowledge``, ``.cards``, ``.hub``) and prints what it returns.
+Long options are dashed and named as the training flags are (``--data-source`` as ``--data_source``); the spellings
+before the rename (``--data``, ``--vad``, ...) still work for one release, hidden from ``--help``, with a
+``FutureWarning`` naming the new flag (:data:`RENAMED_FLAGS`).
+"""
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 from .data import DataError
+
+# old spelling → new spelling, per the subcommands that had it; the old ones go in the release after next
+RENAMED_FLAGS = {
+    "--data": "--data-source",  # evaluate, annotate-*, knowledge annotate
+    "--vad": "--vad-lexicon",  # annotate-concepts
+    "--num-proc": "--preprocessing-num-workers",  # annotate-concepts
+    "--detector": "--cause-detector",  # annotate-causes
+    "--er": "--er-classifier",  # annotate-mechanisms
+    "--ip": "--ip-classifier",
+    "--ex": "--ex-classifier",
+    "--encoder": "--commonsense-encoder",  # knowledge annotate / compare
+    "--cache-dir": "--knowledge-cache-dir",  # annotate-*, knowledge annotate / compare
+    "--batch-size": "--generation-batch-size",  # evaluate, generate, chat (annotate-* keep --batch-size: a map batch)
+    "--readme": "--update-readme",  # leaderboard (as card's)
+}
+
+
+class _RenamedStore(argparse._StoreAction):
+    """A stored option that also answers to its old spellings (``old_spellings``), warning that they are deprecated."""
+
+    def __init__(self, option_strings, dest, old_spellings=(), **kwargs):
+        super().__init__(option_strings, dest, **kwargs)
+        self.old_spellings = tuple(old_spellings)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if option_string in self.old_spellings:
+            warn_renamed(option_string, self.option_strings[0])
+        super().__call__(parser, namespace, values, option_string)
+
+
+def warn_renamed(old: str, new: str) -> None:
+    """Warn (``FutureWarning``) that flag ``old`` is deprecated in favour of ``new``, attributed to the code that
+    called the parser (not to argparse or this module)."""
+    level, frame = 1, sys._getframe(0)
+    while frame is not None and frame.f_code.co_filename in (__file__, argparse.__file__):
+        level, frame = level + 1, frame.f_back
+    warnings.warn(f"empathetic-models: {old} is deprecated and will be removed in the next release; use {new}", FutureWarning, stacklevel=level)
+
+
+def _option(parser, flag: str, **kwargs) -> argparse.Action:
+    """Add the dashed long option ``flag``; an old spelling of it (:data:`RENAMED_FLAGS`) is accepted too, hidden."""
+    old = tuple(o for o, n in RENAMED_FLAGS.items() if n == flag and kwargs.get("action") is None)
+    if not old:
+        return parser.add_argument(flag, **kwargs)
+    return parser.add_argument(flag, *old, action=_RenamedStore, old_spellings=old, **kwargs)
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Help without the deprecated spellings of renamed options."""
+
+    def _format_action_invocation(self, action):
+        old = getattr(action, "old_spellings", ())
+        if old:
+            action = copy.copy(action)
+            action.option_strings = [s for s in action.option_strings if s not in old]
+        return super()._format_action_invocation(action)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` (and, through ``parser_class``, every subparser) with :class:`_HelpFormatter`."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
 
 
 def _decoding_flags(parser: argparse.ArgumentParser) -> None:
@@ -17,13 +91,24 @@ def _decoding_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--num-beams", type=int, help="beam search width (1 = greedy)")
     group.add_argument("--do-sample", action=argparse.BooleanOptionalAction, default=None, help="sample instead of search")
     group.add_argument("--top-k", type=int, help="top-k sampling")
-    group.add_argument("--batch-size", type=int, default=64, help="dialogues per generation batch (default 64)")
+    _option(group, "--generation-batch-size", type=int, default=64, help="dialogues per generation batch (default 64)")
     group.add_argument("--device", help="cpu, cuda, cuda:1 … (default: cuda if available)")
 
 
 def _generate_kwargs(args: argparse.Namespace) -> dict:
     names = ("max_new_tokens", "num_beams", "do_sample", "top_k")
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def _labelled_paths(items: list[str]) -> dict[str, str]:
+    """``LABEL=PATH`` arguments as ``{label: path}``."""
+    sources = {}
+    for item in items:
+        label, sep, path = item.partition("=")
+        if not sep:
+            raise ValueError(f"{item!r}: give each run as LABEL=PATH (a training output folder or a results JSON)")
+        sources[label] = path
+    return sources
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -36,339 +121,94 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluation import write_results
-    from .evaluation.leaderboard import score_system_outputs
-    from .evaluation.released import load_system_outputs
-    from .provenance import provenance
+    from .evaluation import results_summary
 
-    output_dir = Path(args.output_dir)
     if args.predictions:
-        systems = load_system_outputs(args.predictions, args.format, args.references)
-        encoder = (args.similarity_encoder or "default") if args.embedding_similarity else None
-        for system, data in systems.items():
-            source = f"{Path(args.predictions).name}" + (f" ({system})" if len(systems) > 1 else "")
-            results = score_system_outputs(system, data, source, args.definition, encoder, args.decoding_label)
-            results.update(provenance("empathetic-models"))
-            name = f"{system}_results" if len(systems) > 1 else f"{args.split}_results"
-            json_path, md_path = write_results(results, output_dir, name=name)
-            print(md_path.read_text())
-            for definition, metrics in results.get("metrics_by_definition", {}).items():
-                print(f"{definition}: " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
-            print(f"wrote {json_path} and {md_path}")
-        return 0
-    from .data import load_empathetic_dialogues
-    from .inference import evaluate_model, load_checkpoint
+        from .evaluation.leaderboard import score_predictions_file
 
-    model, _, featurizer = load_checkpoint(args.model, args.device)
-    dataset = load_empathetic_dialogues(args.data, split_style=args.split_style, splits=args.split)[args.split]
-    if args.max_examples:
-        dataset = dataset.select(range(min(args.max_examples, len(dataset))))
-    results, rows = evaluate_model(model, featurizer, dataset, args.batch_size, args.model, **_generate_kwargs(args))
-    results["data_source"] = args.data
-    output_dir.mkdir(parents=True, exist_ok=True)
-    with open(output_dir / f"{args.split}_generations.jsonl", "w") as f:
-        f.writelines(json.dumps(row) + "\n" for row in rows)
-    json_path, md_path = write_results(results, output_dir, name=f"{args.split}_results")
-    print(md_path.read_text())
-    print(f"wrote {json_path} and {md_path}")
+        encoder = (args.similarity_encoder or "default") if args.embedding_similarity else None
+        for results, json_path, md_path in score_predictions_file(args.predictions, args.output_dir, args.format, args.references,
+                                                                  args.definition, encoder, args.decoding_label, args.split):  # fmt: skip
+            print(results_summary(results, json_path, md_path))
+        return 0
+    from .inference import evaluate_checkpoint_on_ed
+
+    results, json_path, md_path = evaluate_checkpoint_on_ed(args.model, args.output_dir, args.data_source, args.split, args.split_style,
+                                                            args.max_examples, args.generation_batch_size, args.device,
+                                                            **_generate_kwargs(args))  # fmt: skip
+    print(results_summary(results, json_path, md_path))
     return 0
 
 
-def _read_dialogues(path: str) -> list[dict]:
-    records = []
-    with open(path) as f:
-        for line_number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise DataError(f"{path}:{line_number}: not valid JSON ({error.msg})") from None
-            if isinstance(record, (str, list)):
-                record = {"dialogue": record}
-            if not isinstance(record, dict) or not any(k in record for k in ("dialogue", "context")):
-                raise DataError(f"{path}:{line_number}: expected a list of utterances or an object with 'dialogue'")
-            records.append(record)
-    if not records:
-        raise DataError(f"{path}: no dialogues")
-    return records
-
-
 def cmd_generate(args: argparse.Namespace) -> int:
-    from .data import validate_dialogue
-    from .inference import generate_responses, load_checkpoint
+    from .inference import respond_to_file
 
-    records = _read_dialogues(args.input)
-    dialogues = []
-    for number, record in enumerate(records, 1):
-        try:
-            dialogues.append(validate_dialogue(record.get("dialogue", record.get("context"))))
-        except DataError as error:
-            raise DataError(f"{args.input}: dialogue {number}: {error}") from None
-    model, _, featurizer = load_checkpoint(args.model, args.device)
-    responses, emotions = generate_responses(model, featurizer, dialogues, args.batch_size, **_generate_kwargs(args))
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with open(output, "w") as f:
-        for record, response, emotion in zip(records, responses, emotions, strict=True):
-            f.write(json.dumps({**record, "response": response, "predicted_emotion": emotion}) + "\n")
-    print(f"wrote {len(responses)} responses to {output}")
+    count = respond_to_file(args.model, args.input, args.output, args.generation_batch_size, args.device, **_generate_kwargs(args))
+    print(f"wrote {count} responses to {Path(args.output)}")
     return 0
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from .inference import generate_responses, load_checkpoint
+    from .inference import chat
 
-    model, _, featurizer = load_checkpoint(args.model, args.device)
-    print("Type a message (/reset starts a new conversation, /quit or Ctrl-D ends).")
-    history: list[str] = []
-    for line in sys.stdin if not sys.stdin.isatty() else iter(lambda: input("you> "), None):
-        message = line.strip()
-        if message == "/quit":
-            break
-        if message == "/reset" or not message:
-            history = [] if message == "/reset" else history
-            continue
-        if len(history) % 2:  # the model's last reply was empty: the speaker's turn goes on
-            history[-1] = f"{history[-1]} {message}"
-        else:
-            history.append(message)
-        (response,), (emotion,) = generate_responses(model, featurizer, [history], progress=False, **_generate_kwargs(args))
-        if response:
-            history.append(response)
-            print(f"bot [{emotion or 'no emotion head'}]> {response}", flush=True)
-        else:
-            print(f"bot [{emotion or 'no emotion head'}]> (no reply: the model ended its response at once; say more)", flush=True)
+    chat(args.model, args.device, **_generate_kwargs(args))
     return 0
 
 
 def cmd_annotate_concepts(args: argparse.Namespace) -> int:
-    import time
+    from .knowledge.ed_annotation import annotate_ed_concepts
 
-    from .data import describe_split, load_empathetic_dialogues
-    from .knowledge import ConceptIndex, ConceptRetriever, VADLexicon, annotate_concepts
-    from .provenance import provenance
-
-    start = time.perf_counter()
-    retriever = ConceptRetriever(ConceptIndex.from_file(args.conceptnet), VADLexicon.from_file(args.vad))
-    load_seconds = time.perf_counter() - start
-    dataset = load_empathetic_dialogues(args.data, split_style=args.split_style)
-    stats = {
-        **provenance("empathetic-models"),
-        "num_proc": args.num_proc or 1,
-        "split": "train, valid, test",
-        "split_style": describe_split(dataset),
-        "concept_source": retriever.source,
-        "fingerprint": retriever.fingerprint,
-        "resource_load_s": round(load_seconds, 2),
-        "splits": {},
-    }
-    for split in dataset:
-        start = time.perf_counter()
-        dataset[split] = annotate_concepts(dataset[split], retriever, args.cache_dir, args.num_proc)
-        counts = [len(c) for c in dataset[split]["concepts"]]
-        stats["splits"][split] = {
-            "examples": len(counts),
-            "mean_concepts_per_dialogue": round(sum(counts) / len(counts), 3),
-            "annotate_wall_clock_s": round(time.perf_counter() - start, 2),
-        }
-    output = Path(args.output_dir)
-    dataset.save_to_disk(str(output / "dataset"))
-    (output / "concept_stats.json").write_text(json.dumps(stats, indent=2) + "\n")
+    stats = annotate_ed_concepts(args.conceptnet, args.vad_lexicon, args.output_dir, args.data_source, args.split_style,
+                                 args.knowledge_cache_dir, args.preprocessing_num_workers)  # fmt: skip
     print(json.dumps(stats, indent=2))
     return 0
 
 
 def cmd_annotate_causes(args: argparse.Namespace) -> int:
-    import time
+    from .knowledge.ed_annotation import annotate_ed_causes
 
-    from .data import describe_split, load_empathetic_dialogues
-    from .knowledge.causes import CauseDetector, annotate_causes
-    from .provenance import provenance
-
-    detector = CauseDetector.from_pretrained(args.detector, max_length=args.max_length)
-    dataset = load_empathetic_dialogues(args.data, split_style=args.split_style)
-    stats = {
-        **provenance("empathetic-models"),
-        "detector": detector.name,
-        "threshold": args.threshold,
-        "split_style": describe_split(dataset),
-        "splits": {},
-    }
-    for split in dataset:
-        start = time.perf_counter()
-        dataset[split] = annotate_causes(dataset[split], detector, args.cache_dir, args.threshold, args.batch_size)
-        flags = [f for example in dataset[split]["cause_flags"] for f in example]
-        stats["splits"][split] = {
-            "examples": len(dataset[split]),
-            "context_utterances": len(flags),
-            "cause_utterance_rate": round(sum(flags) / len(flags), 4),
-            "annotate_wall_clock_s": round(time.perf_counter() - start, 2),
-        }
-    output = Path(args.output_dir)
-    dataset.save_to_disk(str(output / "dataset"))
-    (output / "cause_stats.json").write_text(json.dumps(stats, indent=2) + "\n")
+    stats = annotate_ed_causes(args.cause_detector, args.output_dir, args.data_source, args.split_style, args.threshold,
+                               args.max_length, args.batch_size, args.knowledge_cache_dir)  # fmt: skip
     print(json.dumps(stats, indent=2))
     return 0
 
 
-def _commonsense(args: argparse.Namespace):
-    from .knowledge.commonsense import offline_commonsense
+def cmd_annotate_mechanisms(args: argparse.Namespace) -> int:
+    from .knowledge.ed_annotation import annotate_ed_mechanisms
 
-    return offline_commonsense(atomic=args.atomic, conceptnet=args.conceptnet, comet=args.comet, encoder=args.encoder,
-                               cache_dir=Path(args.cache_dir) / "atomic_index", neighbors=args.neighbors)  # fmt: skip
+    classifiers = {"er": args.er_classifier, "ip": args.ip_classifier, "ex": args.ex_classifier}
+    stats = annotate_ed_mechanisms(classifiers, args.output_dir, args.data_source, args.split_style, args.max_length, args.batch_size,
+                                   args.knowledge_cache_dir)  # fmt: skip
+    print(json.dumps(stats, indent=2))
+    return 0
 
 
 def cmd_knowledge_annotate(args: argparse.Namespace) -> int:
-    import time
+    from .knowledge.ed_annotation import annotate_ed_commonsense
 
-    from .data import describe_split, load_empathetic_dialogues
-    from .knowledge.commonsense_annotation import annotate_commonsense, commonsense_sources
-    from .provenance import provenance
-
-    start = time.perf_counter()
-    knowledge = _commonsense(args)
-    build_seconds = time.perf_counter() - start
-    dataset = load_empathetic_dialogues(args.data, split_style=args.split_style)
-    stats = {**provenance("empathetic-models"), "tasks": args.task, "k": args.k, "split_style": describe_split(dataset),
-             "knowledge_build_wall_clock_s": round(build_seconds, 2), "splits": {}}  # fmt: skip
-    for split in dataset:
-        stats["splits"][split] = {"examples": len(dataset[split])}
-        for task in args.task:
-            start = time.perf_counter()
-            dataset[split] = annotate_commonsense(dataset[split], knowledge, task, Path(args.cache_dir) / "annotations", args.k,
-                                                  args.max_entities, args.batch_size)  # fmt: skip
-            stats["splits"][split][f"{task}_wall_clock_s"] = round(time.perf_counter() - start, 2)
-    stats["columns"] = commonsense_sources(dataset["train"])
-    stats["total_wall_clock_s"] = round(build_seconds + sum(v for s in stats["splits"].values() for k, v in s.items() if k.endswith("_s")), 2)
-    output = Path(args.output_dir)
-    dataset.save_to_disk(str(output / "dataset"))
-    (output / "commonsense_stats.json").write_text(json.dumps(stats, indent=2) + "\n")
+    stats = annotate_ed_commonsense(args.output_dir, args.task, args.atomic, args.conceptnet, args.comet, args.commonsense_encoder,
+                                    args.knowledge_cache_dir, args.neighbors, args.data_source, args.split_style, args.k,
+                                    args.max_entities, args.batch_size)  # fmt: skip
     print(json.dumps(stats, indent=2))
     return 0
 
 
 def cmd_knowledge_compare(args: argparse.Namespace) -> int:
-    import time
+    from .knowledge.commonsense_eval import write_source_comparison
 
-    from .knowledge.commonsense import COMET, AtomicRetriever, ConceptNetCommonsense, load_atomic
-    from .knowledge.commonsense_eval import ReleasedGenerations, compare_sources, exclude_heads, load_system_eval
-    from .knowledge.sentence_encoder import SentenceEncoder
-    from .provenance import provenance
-
-    queries = load_system_eval(args.queries)
-    if args.max_queries:
-        queries = queries[: args.max_queries]
-    sources, build = {}, {}
-    if args.atomic:
-        start = time.perf_counter()
-        triples = exclude_heads(load_atomic(args.atomic), [q["head"] for q in queries])  # never index an evaluated head
-        encoder = SentenceEncoder.from_pretrained(args.encoder)
-        name = ", ".join(Path(p).name for p in args.atomic) + " minus the evaluated heads"
-        for neighbors in args.neighbors:  # the first builds (or loads) the cached head embeddings
-            key = "atomic_retrieval" if len(args.neighbors) == 1 else f"atomic_retrieval_{neighbors}nn"
-            sources[key] = AtomicRetriever(triples, encoder, name, Path(args.cache_dir) / "atomic_index", neighbors)
-            build[key] = round(time.perf_counter() - start, 2)
-            start = time.perf_counter()
-        build["atomic_retrieval"] = round(time.perf_counter() - start, 2)
-    if args.conceptnet:
-        start = time.perf_counter()
-        sources["conceptnet"] = ConceptNetCommonsense.from_file(args.conceptnet)
-        build["conceptnet"] = round(time.perf_counter() - start, 2)
-    for path in args.comet or []:
-        start = time.perf_counter()
-        sources[f"comet:{Path(path).name}"] = COMET.from_pretrained(path)
-        build[f"comet:{Path(path).name}"] = round(time.perf_counter() - start, 2)
-    if args.released_generations:
-        sources["comet_bart_released"] = ReleasedGenerations(args.released_generations)
-    if not sources:
-        raise ValueError("nothing to compare: give --atomic, --conceptnet, --comet and/or --released-generations")
-    report = {**provenance("empathetic-models"), "queries_file": Path(args.queries).name, "queries": len(queries),
-              "metric": "corpus BLEU-1/2 x 100 of the first inference vs all gold tails (lower-cased white-space tokens)",
-              "build_wall_clock_s": build, "sources": compare_sources(queries, sources)}  # fmt: skip
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-    output.with_suffix(".md").write_text(_comparison_markdown(report))
-    print(output.with_suffix(".md").read_text())
+    write_source_comparison(args.queries, args.output, args.atomic, args.conceptnet, args.comet, args.released_generations,
+                            args.commonsense_encoder, args.knowledge_cache_dir, args.neighbors, args.max_queries)  # fmt: skip
+    print(Path(args.output).with_suffix(".md").read_text())
     return 0
-
-
-def _comparison_markdown(report: dict) -> str:
-    names = list(report["sources"])
-    def cell(entry):
-        if entry is None or entry["bleu_1"] is None:
-            return "—"
-        return f"{entry['bleu_2']:.2f} / {entry['bleu_1']:.2f} ({100 * entry['coverage']:.0f}%)"
-
-    lines = [f"# Commonsense sources on {report['queries']} held-out ATOMIC-2020 queries ({report['queries_file']})", "",
-             f"BLEU-2 / BLEU-1 (coverage); {report['metric']}. Command: `{report['command']}` at {report['commit']}.", "",
-             "| relation | queries | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]  # fmt: skip
-    first = report["sources"][names[0]]
-    for group in first["groups"]:
-        entries = [report["sources"][n]["groups"][group] for n in names]
-        lines.append(f"| **{group}** (pooled) | {entries[0]['queries']} | " + " | ".join(cell(e) for e in entries) + " |")
-    relations = sorted({r for n in names for r in report["sources"][n]["relations"]})
-    for relation in relations:
-        entries = [report["sources"][n]["relations"].get(relation) for n in names]
-        count = next(e["queries"] for e in entries if e)
-        lines.append(f"| {relation} | {count} | " + " | ".join(cell(e) for e in entries) + " |")
-    lines += ["", "| source | what | queries/s | build (s) |", "|---|---|---|---|"]
-    for name in names:
-        entry = report["sources"][name]
-        lines.append(f"| {name} | {entry['source']} | {entry['queries_per_second']} | {report['build_wall_clock_s'].get(name, '—')} |")
-    return "\n".join(lines) + "\n"
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from .evaluation import write_results
-    from .evaluation.leaderboard import score_system_outputs, write_leaderboard
-    from .evaluation.released import load_system_outputs
+    from .evaluation.leaderboard import score_released_outputs, write_leaderboard
     from .provenance import provenance
 
-    results_dir = Path(args.results_dir)
-    for path in args.released or []:
-        for system, data in load_system_outputs(path).items():
-            results = score_system_outputs(system, data, f"released outputs: {Path(path).name}", args.definition,
-                                           "default" if args.embedding_similarity else None, RELEASED_DECODING.get(system))  # fmt: skip
-            results.update(provenance("empathetic-models"))
-            write_results(results, results_dir / "released", name=system)
-    rows = write_leaderboard(results_dir, args.output_dir, args.readme, provenance("empathetic-models"))
+    score_released_outputs(args.released or [], args.results_dir, args.definition, args.embedding_similarity)
+    rows = write_leaderboard(args.results_dir, args.output_dir, args.update_readme, provenance("empathetic-models"))
     print(f"{len(rows)} rows → {Path(args.output_dir) / 'leaderboard.md'} and leaderboard.svg")
-    return 0
-
-
-# how the released systems decoded (their papers and files)
-RELEASED_DECODING = {"transformer": "greedy", "multi_trs": "greedy", "moel": "greedy", "moel_oracle": "greedy (gold emotion)",
-                     "mime_greedy": "greedy", "mime_beam": "beam", "mime_topk": "top-k sampling"}  # fmt: skip
-
-
-def cmd_annotate_mechanisms(args: argparse.Namespace) -> int:
-    import time
-
-    from .data import describe_split, load_empathetic_dialogues
-    from .knowledge.mechanisms import MechanismClassifier, annotate_mechanisms
-    from .provenance import provenance
-
-    paths = {key: getattr(args, key) for key in ("er", "ip", "ex") if getattr(args, key)}
-    if not paths:
-        raise ValueError("give at least one classifier: --er, --ip and/or --ex (trained by python -m training.train_mechanism_classifier)")
-    classifiers = {key: MechanismClassifier.from_pretrained(path, key, args.max_length) for key, path in paths.items()}
-    dataset = load_empathetic_dialogues(args.data, split_style=args.split_style)
-    stats = {**provenance("empathetic-models"), "classifiers": {k: c.name for k, c in classifiers.items()},
-             "split_style": describe_split(dataset), "splits": {}}  # fmt: skip
-    for split in dataset:
-        start = time.perf_counter()
-        dataset[split] = annotate_mechanisms(dataset[split], classifiers, args.cache_dir, args.batch_size)
-        stats["splits"][split] = {
-            "examples": len(dataset[split]),
-            **{f"share_{k}": round(100 * sum(dataset[split][f"cm_{k}"]) / len(dataset[split]), 2) for k in classifiers},
-            "annotate_wall_clock_s": round(time.perf_counter() - start, 2),
-        }
-    output = Path(args.output_dir)
-    dataset.save_to_disk(str(output / "dataset"))
-    (output / "mechanism_stats.json").write_text(json.dumps(stats, indent=2) + "\n")
-    print(json.dumps(stats, indent=2))
     return 0
 
 
@@ -394,27 +234,10 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_curves(args: argparse.Namespace) -> int:
-    from .evaluation.curves import compare_learning_curves, comparison_markdown, learning_curve_svg
+    from .evaluation.curves import write_curve_comparison
 
-    sources = {}
-    for item in args.runs:
-        label, sep, path = item.partition("=")
-        if not sep:
-            raise ValueError(f"{item!r}: give each run as LABEL=PATH (a training output folder or a results JSON)")
-        sources[label] = path
-    from .provenance import provenance
-
-    comparison = {**provenance("empathetic-models"), **compare_learning_curves(sources, metric=args.metric)}  # how it was made
-    if args.note:
-        comparison["note"] = args.note
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(comparison, indent=2) + "\n")
-    out.with_suffix(".md").write_text(comparison_markdown(comparison, args.title or out.name))
-    curves = {label: v["learning_curve"] for label, v in comparison["variants"].items()}
-    out.with_suffix(".svg").write_text(learning_curve_svg(curves, metric=args.metric))
-    for suffix in (".json", ".md", ".svg"):
-        print(f"wrote {out.with_suffix(suffix)}")
+    for path in write_curve_comparison(_labelled_paths(args.runs), args.output, args.metric, args.title, args.note):
+        print(f"wrote {path}")
     return 0
 
 
@@ -427,7 +250,7 @@ def cmd_push(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="empathetic-models", description=__doc__)
+    parser = _Parser(prog="empathetic-models", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train a model from a recipe (runs training.train)", description=(
@@ -465,7 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--embedding-similarity", action="store_true", help="add the cosine to the reference of a sentence encoder")
     p.add_argument("--similarity-encoder", help="that encoder (default: all-MiniLM-L6-v2)")
     p.add_argument("--decoding-label", help="how the --predictions were decoded, recorded with the results (e.g. 'greedy')")
-    p.add_argument("--data", default="sample", help="ED source: 'sample', a folder with the CSVs, the tarball or its URL")
+    _option(p, "--data-source", default="sample", help="ED source: 'sample', a folder with the CSVs, the tarball or its URL")
     p.add_argument("--split", default="test", choices=("train", "valid", "test"))
     p.add_argument("--split-style", default="full", choices=("full", "paper"))
     p.add_argument("--max-examples", type=int, help="score only the first N examples")
@@ -491,13 +314,13 @@ def build_parser() -> argparse.ArgumentParser:
                        description=(
         "Retrieve emotional concepts per dialogue (KEMP: relevant relations, weight > 0.1, top-5 per word by NRC-VAD "
         "emotion intensity, at most 10 per dialogue, stop-words skipped). Writes OUTPUT_DIR/dataset (save_to_disk) and "
-        "OUTPUT_DIR/concept_stats.json; the map is cached in --cache-dir under a fingerprint of data and resources."))  # fmt: skip
+        "OUTPUT_DIR/concept_stats.json; the map is cached in --knowledge-cache-dir under a fingerprint of data and resources."))  # fmt: skip
     p.add_argument("--conceptnet", required=True, help="ConceptNet 5 assertions CSV(.gz) or a ConceptNet 4 TSV(.gz)")
-    p.add_argument("--vad", required=True, help="NRC-VAD-Lexicon.txt")
-    p.add_argument("--data", default="sample", help="ED source: 'sample', a folder with the CSVs, the tarball or its URL")
+    _option(p, "--vad-lexicon", required=True, help="NRC-VAD-Lexicon.txt")
+    _option(p, "--data-source", default="sample", help="ED source: 'sample', a folder with the CSVs, the tarball or its URL")
     p.add_argument("--split-style", default="full", choices=("full", "paper"))
-    p.add_argument("--cache-dir", default=str(Path.home() / ".cache" / "empathetic_models" / "concepts"), help="annotation cache")
-    p.add_argument("--num-proc", type=int, help="worker processes for the map")
+    _option(p, "--knowledge-cache-dir", default=str(Path.home() / ".cache" / "empathetic_models" / "concepts"), help="annotation cache")
+    _option(p, "--preprocessing-num-workers", type=int, help="worker processes for the map")
     p.add_argument("--output-dir", required=True, help="where the annotated dataset and statistics go")
     p.set_defaults(func=cmd_annotate_concepts)
 
@@ -505,14 +328,14 @@ def build_parser() -> argparse.ArgumentParser:
                        description=(
         "Score every (speaker's last utterance, context utterance) pair of ED with a cause detector trained by "
         "python -m training.train_cause_detector; writes OUTPUT_DIR/dataset (cause_probs, cause_flags, "
-        "cause_word_labels) and OUTPUT_DIR/cause_stats.json. Cached in --cache-dir under a fingerprint of data and detector."))  # fmt: skip
-    p.add_argument("--detector", required=True, help="cause detector folder or hub id (AutoModelForSequenceClassification, 2 labels)")
-    p.add_argument("--data", default="sample", help="ED source: 'sample', a folder with the CSVs, the tarball or its URL")
+        "cause_word_labels) and OUTPUT_DIR/cause_stats.json. Cached in --knowledge-cache-dir under a fingerprint of data and detector."))  # fmt: skip
+    _option(p, "--cause-detector", required=True, help="cause detector folder or hub id (AutoModelForSequenceClassification, 2 labels)")
+    _option(p, "--data-source", default="sample", help="ED source: 'sample', a folder with the CSVs, the tarball or its URL")
     p.add_argument("--split-style", default="full", choices=("full", "paper"))
     p.add_argument("--threshold", type=float, default=0.5, help="P(cause) at which an utterance counts as a cause")
     p.add_argument("--max-length", type=int, default=256, help="tokens per detector input")
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--cache-dir", default=str(Path.home() / ".cache" / "empathetic_models" / "causes"), help="annotation cache")
+    _option(p, "--knowledge-cache-dir", default=str(Path.home() / ".cache" / "empathetic_models" / "causes"), help="annotation cache")
     p.add_argument("--output-dir", required=True, help="where the annotated dataset and statistics go")
     p.set_defaults(func=cmd_annotate_causes)
 
@@ -522,12 +345,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(python -m training.train_mechanism_classifier); adds cm_<er|ip|ex> (weak or strong → 1) and the level, writes "
         "OUTPUT_DIR/dataset and OUTPUT_DIR/mechanism_stats.json (share of each mechanism per split)."))  # fmt: skip
     for key, name in (("er", "Emotional Reactions"), ("ip", "Interpretations"), ("ex", "Explorations")):
-        p.add_argument(f"--{key}", help=f"{name} classifier folder or hub id")
-    p.add_argument("--data", default="sample", help="ED source: 'sample', a folder with the CSVs, the tarball or its URL")
+        _option(p, f"--{key}-classifier", help=f"{name} classifier folder or hub id")
+    _option(p, "--data-source", default="sample", help="ED source: 'sample', a folder with the CSVs, the tarball or its URL")
     p.add_argument("--split-style", default="full", choices=("full", "paper"))
     p.add_argument("--max-length", type=int, default=256)
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--cache-dir", default=str(Path.home() / ".cache" / "empathetic_models" / "mechanisms"), help="annotation cache")
+    _option(p, "--knowledge-cache-dir", default=str(Path.home() / ".cache" / "empathetic_models" / "mechanisms"), help="annotation cache")
     p.add_argument("--output-dir", required=True)
     p.set_defaults(func=cmd_annotate_mechanisms)
 
@@ -538,8 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     def resources(q):
         q.add_argument("--atomic", nargs="+", help="ATOMIC tuple files (head<TAB>relation<TAB>tail TSV(.gz), or the ATOMIC-2020 system-eval TSV)")
         q.add_argument("--conceptnet", help="ConceptNet 5 assertions CSV(.gz) or ConceptNet 4 TSV(.gz): physical / entity relations")
-        q.add_argument("--encoder", help="sentence encoder for ATOMIC retrieval (default: all-MiniLM-L6-v2)")
-        q.add_argument("--cache-dir", default=str(Path.home() / ".cache" / "empathetic_models" / "commonsense"), help="index and annotation cache")
+        _option(q, "--commonsense-encoder", help="sentence encoder for ATOMIC retrieval (default: all-MiniLM-L6-v2)")
+        _option(q, "--knowledge-cache-dir", default=str(Path.home() / ".cache" / "empathetic_models" / "commonsense"), help="index and annotation cache")
 
     q = knowledge.add_parser("annotate", help="add commonsense columns to ED (cached), with a progress bar per split",
                              description=(
@@ -553,7 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--comet", help="COMET-ATOMIC2020 seq2seq checkpoint (hub id or path)")
     q.add_argument("--neighbors", type=int, default=25, help="ATOMIC heads voting per query (retrieval)")
     q.add_argument("--task", nargs="+", default=["case", "imagine", "nec"], choices=("case", "imagine", "nec"))
-    q.add_argument("--data", default="sample", help="ED source: 'sample', a folder with the CSVs, the tarball or its URL")
+    _option(q, "--data-source", default="sample", help="ED source: 'sample', a folder with the CSVs, the tarball or its URL")
     q.add_argument("--split-style", default="full", choices=("full", "paper"))
     q.add_argument("--k", type=int, default=5, help="inferences per (head, relation) (default 5, as CASE/IMAGINE)")
     q.add_argument("--max-entities", type=int, default=10, help="NEC entities per dialogue")
@@ -577,14 +400,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("leaderboard", help="one table and plot of our results and scored released outputs", description=(
         "Score --released generation files (MoEL / MIME formats, JSONL, TSV) with the canonical metrics into "
         "RESULTS_DIR/released/, then collect every results JSON under RESULTS_DIR into OUTPUT_DIR/leaderboard.md, "
-        ".json and .svg (Dist-2 against BLEU-2, colour = emotion accuracy); --readme refreshes its leaderboard block."))  # fmt: skip
+        ".json and .svg (Dist-2 against BLEU-2, colour = emotion accuracy); --update-readme refreshes its leaderboard block."))  # fmt: skip
     p.add_argument("--results-dir", default="hub_cards/results", help="where results JSON live (default hub_cards/results)")
     p.add_argument("--released", nargs="+", help="released generation files to score first")
     p.add_argument("--definition", nargs="+", default=["multi_bleu", "whitespace"], choices=("canonical", "kemp", "multi_bleu", "gao2021", "whitespace"),
                    help="per-paper definitions to record too")
     p.add_argument("--embedding-similarity", action="store_true", help="add all-MiniLM-L6-v2 cosine to the reference")
     p.add_argument("--output-dir", default="hub_cards/results/leaderboard")
-    p.add_argument("--readme", help="README whose <!-- leaderboard:start/end --> block to refresh")
+    _option(p, "--update-readme", metavar="README", help="README whose <!-- leaderboard:start/end --> block to refresh")
     p.set_defaults(func=cmd_leaderboard)
 
     p = sub.add_parser("card", help="write a checkpoint's model card (README.md) from a results JSON", description=(

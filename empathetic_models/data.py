@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import json
 import os
 import shutil
 import tarfile
@@ -129,6 +130,46 @@ def validate_dialogue(context: str | list[str] | tuple[str, ...]) -> list[str]:
             raise DataError(f"Utterance {i + 1} of {len(context)} in the dialogue is empty or only white space.")
         cleaned.append(utterance.strip())
     return cleaned
+
+
+def read_dialogues_jsonl(path: str | os.PathLike) -> tuple[list[dict], list[list[str]]]:
+    """Read a JSONL file of dialogues: (records, validated dialogues), one of each per non-empty line.
+
+    Each line is a list of utterances (the last is the speaker's), one utterance, or an object with ``dialogue``
+    (or ``context``); a list or string becomes ``{"dialogue": ...}`` in the records. Raises :class:`DataError`
+    naming the file and line (or dialogue number) for invalid JSON, another shape, an invalid dialogue or no lines.
+    """
+    records = []
+    with open(path) as f:
+        for line_number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise DataError(f"{path}:{line_number}: not valid JSON ({error.msg})") from None
+            if isinstance(record, (str, list)):
+                record = {"dialogue": record}
+            if not isinstance(record, dict) or not any(k in record for k in ("dialogue", "context")):
+                raise DataError(f"{path}:{line_number}: expected a list of utterances or an object with 'dialogue'")
+            records.append(record)
+    if not records:
+        raise DataError(f"{path}: no dialogues")
+    dialogues = []
+    for number, record in enumerate(records, 1):
+        try:
+            dialogues.append(validate_dialogue(record.get("dialogue", record.get("context"))))
+        except DataError as error:
+            raise DataError(f"{path}: dialogue {number}: {error}") from None
+    return records, dialogues
+
+
+def save_annotated(dataset: datasets.DatasetDict, stats: dict, output_dir: str | os.PathLike, stats_name: str) -> None:
+    """Write an annotated ED to ``OUTPUT_DIR/dataset`` (``save_to_disk``) and ``stats`` to ``OUTPUT_DIR/<stats_name>``
+    (indented JSON), as every ``empathetic-models annotate-*`` / ``knowledge annotate`` job does."""
+    output = Path(output_dir)
+    dataset.save_to_disk(str(output / "dataset"))
+    (output / stats_name).write_text(json.dumps(stats, indent=2) + "\n")
 
 
 def describe_split(dataset: datasets.Dataset | datasets.DatasetDict) -> str:

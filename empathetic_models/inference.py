@@ -1,11 +1,14 @@
 """Batched inference shared by the CLI, the pipeline and evaluation: load a checkpoint, generate
-responses with predicted emotions, score references (per-example NLL for PPL), evaluate on ED."""
+responses with predicted emotions, score references (per-example NLL for PPL), evaluate on ED; the jobs
+behind ``empathetic-models evaluate --model``, ``generate`` and ``chat``."""
 
 from __future__ import annotations
 
+import json
 import logging
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import datasets
@@ -16,8 +19,8 @@ from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, PreTrainedModel
 
 from . import MODEL_TYPES
 from .checkpoints import check_checkpoint_folder
-from .data import describe_split, validate_dialogue
-from .evaluation import METRIC_VERSION, compute_text_metrics, emotion_accuracy, perplexity
+from .data import describe_split, load_empathetic_dialogues, read_dialogues_jsonl, validate_dialogue
+from .evaluation import METRIC_VERSION, compute_text_metrics, emotion_accuracy, perplexity, write_results
 from .featurization import Featurizer
 from .generation import generate_with_emotion
 
@@ -184,3 +187,88 @@ def evaluate_model(
         for ex, response, p, nll in zip(dataset, responses, predicted, nlls, strict=True)
     ]
     return results, rows
+
+
+def evaluate_checkpoint_on_ed(
+    model_name_or_path: str,
+    output_dir: str | Path,
+    data_source: str = "sample",
+    split: str = "test",
+    split_style: str = "full",
+    max_examples: int | None = None,
+    batch_size: int = 64,
+    device: str | None = None,
+    **generate_kwargs,
+) -> tuple[dict, Path, Path]:
+    """``empathetic-models evaluate --model``: score and generate on an ED split (the first ``max_examples``), write
+    ``OUTPUT_DIR/<split>_generations.jsonl`` and ``<split>_results.json`` / ``.md``; (results, JSON path, Markdown path)."""
+    model, _, featurizer = load_checkpoint(model_name_or_path, device)
+    dataset = load_empathetic_dialogues(data_source, split_style=split_style, splits=split)[split]
+    if max_examples:
+        dataset = dataset.select(range(min(max_examples, len(dataset))))
+    results, rows = evaluate_model(model, featurizer, dataset, batch_size, model_name_or_path, **generate_kwargs)
+    results["data_source"] = data_source
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    with open(output_dir / f"{split}_generations.jsonl", "w") as f:
+        f.writelines(json.dumps(row) + "\n" for row in rows)
+    json_path, md_path = write_results(results, output_dir, name=f"{split}_results")
+    return results, json_path, md_path
+
+
+def respond_to_file(
+    model_name_or_path: str,
+    input_path: str | Path,
+    output_path: str | Path,
+    batch_size: int = 64,
+    device: str | None = None,
+    **generate_kwargs,
+) -> int:
+    """``empathetic-models generate``: respond to every dialogue of a JSONL file (:func:`~empathetic_models.data.read_dialogues_jsonl`,
+    checked before the model loads); each output line repeats its input record with ``response`` and
+    ``predicted_emotion``. Returns the number of responses written."""
+    records, dialogues = read_dialogues_jsonl(input_path)
+    model, _, featurizer = load_checkpoint(model_name_or_path, device)
+    responses, emotions = generate_responses(model, featurizer, dialogues, batch_size, **generate_kwargs)
+    output = Path(output_path)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with open(output, "w") as f:
+        for record, response, emotion in zip(records, responses, emotions, strict=True):
+            f.write(json.dumps({**record, "response": response, "predicted_emotion": emotion}) + "\n")
+    return len(responses)
+
+
+def chat(
+    model_name_or_path: str,
+    device: str | None = None,
+    lines: Iterable[str] | None = None,
+    echo: Callable[[str], None] | None = None,
+    **generate_kwargs,
+) -> None:
+    """``empathetic-models chat``: a conversation with a checkpoint, one reply per message, each shown with the
+    predicted emotion. ``lines`` default to standard input (prompted with ``you> `` on a terminal); ``/reset``
+    starts a new conversation, ``/quit`` or the end of input ends it. A message after an empty reply continues the
+    speaker's turn, so the history never holds an empty utterance. ``echo`` (default: print, flushed) shows the replies."""
+    echo = echo or (lambda text: print(text, flush=True))
+    model, _, featurizer = load_checkpoint(model_name_or_path, device)
+    print("Type a message (/reset starts a new conversation, /quit or Ctrl-D ends).")
+    if lines is None:
+        lines = sys.stdin if not sys.stdin.isatty() else iter(lambda: input("you> "), None)
+    history: list[str] = []
+    for line in lines:
+        message = line.strip()
+        if message == "/quit":
+            break
+        if message == "/reset" or not message:
+            history = [] if message == "/reset" else history
+            continue
+        if len(history) % 2:  # the model's last reply was empty: the speaker's turn goes on
+            history[-1] = f"{history[-1]} {message}"
+        else:
+            history.append(message)
+        (response,), (emotion,) = generate_responses(model, featurizer, [history], progress=False, **generate_kwargs)
+        if response:
+            history.append(response)
+            echo(f"bot [{emotion or 'no emotion head'}]> {response}")
+        else:
+            echo(f"bot [{emotion or 'no emotion head'}]> (no reply: the model ended its response at once; say more)")

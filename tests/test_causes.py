@@ -121,7 +121,7 @@ def test_annotate_causes_command_writes_dataset_and_statistics(tiny_cause_encode
     from empathetic_models.cli import main
 
     out = tmp_path / "out"
-    code = main(["annotate-causes", "--detector", str(tiny_cause_encoder), "--max-length", "64", "--cache-dir", str(tmp_path / "cache"),
+    code = main(["annotate-causes", "--cause-detector", str(tiny_cause_encoder), "--max-length", "64", "--knowledge-cache-dir", str(tmp_path / "cache"),
                  "--output-dir", str(out)])  # fmt: skip
     assert code == 0
     stats = json.loads((out / "cause_stats.json").read_text())

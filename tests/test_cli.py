@@ -5,34 +5,85 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 
 import pytest
 
-from empathetic_models.cli import build_parser, main
+from empathetic_models.cli import RENAMED_FLAGS, build_parser, main
 
-SUBCOMMANDS = ("train", "evaluate", "generate", "chat", "card", "push")
+# every subcommand but benchmark, whose flags (--help included) belong to training.benchmark
+SUBCOMMANDS = ("train", "evaluate", "generate", "chat", "annotate-concepts", "annotate-causes", "annotate-mechanisms", "knowledge",
+               "knowledge annotate", "knowledge compare", "leaderboard", "card", "publish", "curves", "push")  # fmt: skip
 
 
 def test_console_script_help_lists_every_subcommand():
     done = subprocess.run([sys.executable, "-m", "empathetic_models.cli", "--help"], capture_output=True, text=True)
     assert done.returncode == 0
-    for name in SUBCOMMANDS:
-        assert name in done.stdout
+    for name in (*SUBCOMMANDS, "benchmark"):
+        assert name.split()[0] in done.stdout
 
 
 @pytest.mark.parametrize("name", SUBCOMMANDS)
 def test_every_subcommand_has_help(name, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        build_parser().parse_args([name, "--help"])
+        build_parser().parse_args([*name.split(), "--help"])
     assert exit_info.value.code == 0
-    assert f"usage: empathetic-models {name}" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"usage: empathetic-models {name}" in out
+    renamed = [old for old in RENAMED_FLAGS if old != "--batch-size" or name in ("evaluate", "generate", "chat")]  # annotate-* keep theirs
+    for old in renamed:  # the old spellings work but are not shown
+        assert not any(word.rstrip(",") == old for word in out.split()), old
+
+
+# (subcommand and its required flags, old flag, value, new flag, Namespace attribute)
+OLD_SPELLINGS = [
+    (["evaluate", "--model", "m"], "--data", "ed", "--data-source", "data_source"),
+    (["evaluate", "--model", "m"], "--batch-size", "8", "--generation-batch-size", "generation_batch_size"),
+    (["generate", "--model", "m", "--input", "i", "--output", "o"], "--batch-size", "8", "--generation-batch-size", "generation_batch_size"),
+    (["chat", "--model", "m"], "--batch-size", "8", "--generation-batch-size", "generation_batch_size"),
+    (["annotate-concepts", "--conceptnet", "c", "--vad-lexicon", "v", "--output-dir", "o"], "--data", "ed", "--data-source", "data_source"),
+    (["annotate-concepts", "--conceptnet", "c", "--output-dir", "o"], "--vad", "v", "--vad-lexicon", "vad_lexicon"),
+    (["annotate-concepts", "--conceptnet", "c", "--vad-lexicon", "v", "--output-dir", "o"], "--num-proc", "3", "--preprocessing-num-workers",
+     "preprocessing_num_workers"),
+    (["annotate-concepts", "--conceptnet", "c", "--vad-lexicon", "v", "--output-dir", "o"], "--cache-dir", "k", "--knowledge-cache-dir",
+     "knowledge_cache_dir"),
+    (["annotate-causes", "--output-dir", "o"], "--detector", "d", "--cause-detector", "cause_detector"),
+    (["annotate-causes", "--cause-detector", "d", "--output-dir", "o"], "--data", "ed", "--data-source", "data_source"),
+    (["annotate-causes", "--cause-detector", "d", "--output-dir", "o"], "--cache-dir", "k", "--knowledge-cache-dir", "knowledge_cache_dir"),
+    (["annotate-mechanisms", "--output-dir", "o"], "--er", "e", "--er-classifier", "er_classifier"),
+    (["annotate-mechanisms", "--output-dir", "o"], "--ip", "i", "--ip-classifier", "ip_classifier"),
+    (["annotate-mechanisms", "--output-dir", "o"], "--ex", "x", "--ex-classifier", "ex_classifier"),
+    (["annotate-mechanisms", "--output-dir", "o"], "--data", "ed", "--data-source", "data_source"),
+    (["annotate-mechanisms", "--output-dir", "o"], "--cache-dir", "k", "--knowledge-cache-dir", "knowledge_cache_dir"),
+    (["knowledge", "annotate", "--output-dir", "o"], "--data", "ed", "--data-source", "data_source"),
+    (["knowledge", "annotate", "--output-dir", "o"], "--encoder", "e", "--commonsense-encoder", "commonsense_encoder"),
+    (["knowledge", "annotate", "--output-dir", "o"], "--cache-dir", "k", "--knowledge-cache-dir", "knowledge_cache_dir"),
+    (["knowledge", "compare", "--queries", "q", "--output", "o"], "--encoder", "e", "--commonsense-encoder", "commonsense_encoder"),
+    (["knowledge", "compare", "--queries", "q", "--output", "o"], "--cache-dir", "k", "--knowledge-cache-dir", "knowledge_cache_dir"),
+    (["leaderboard"], "--readme", "R.md", "--update-readme", "update_readme"),
+]
+
+
+@pytest.mark.parametrize(("argv", "old", "value", "new", "dest"), OLD_SPELLINGS, ids=[f"{a[0]}{o}" for a, o, *_ in OLD_SPELLINGS])
+def test_an_old_flag_spelling_still_works_and_names_the_new_one(argv, old, value, new, dest):
+    with pytest.warns(FutureWarning, match=f"{old} is deprecated .*use {new}$"):
+        args = build_parser().parse_args([*argv, old, value])
+    assert str(getattr(args, dest)) == value
+    assert RENAMED_FLAGS[old] == new
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the new spelling: same value, no warning
+        assert str(getattr(build_parser().parse_args([*argv, new, value]), dest)) == value
+
+
+def test_every_renamed_flag_has_an_alias_test():
+    assert {old for _, old, *_ in OLD_SPELLINGS} == set(RENAMED_FLAGS)
 
 
 def test_generate_writes_one_response_per_dialogue(tiny_checkpoint, tmp_path):
     source = tmp_path / "in.jsonl"
     source.write_text('["I failed my exam today."]\n{"dialogue": ["My dog died.", "Oh no!", "I miss him."], "id": 7}\n')
     out = tmp_path / "out.jsonl"
-    assert main(["generate", "--model", str(tiny_checkpoint), "--input", str(source), "--output", str(out), "--batch-size", "2"]) == 0
+    assert main(["generate", "--model", str(tiny_checkpoint), "--input", str(source), "--output", str(out), "--generation-batch-size", "2"]) == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 2 and rows[1]["id"] == 7
     assert all(isinstance(r["response"], str) and r["predicted_emotion"] for r in rows)

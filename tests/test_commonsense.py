@@ -240,8 +240,8 @@ def test_cli_knowledge_annotate_and_compare(tiny_cause_encoder, tmp_path, capsys
     conceptnet = tmp_path / "cn4.tsv"
     conceptnet.write_text("head\trelation\ttail\tscore\tfreq\ndog\tUsedFor\tcompanionship\t2\t5\n")
     out = tmp_path / "annotated"
-    code = cli(["knowledge", "annotate", "--atomic", str(atomic), "--encoder", str(tiny_cause_encoder), "--task", "case",
-                "--cache-dir", str(tmp_path / "cache"), "--output-dir", str(out), "--conceptnet", str(conceptnet)])  # fmt: skip
+    code = cli(["knowledge", "annotate", "--atomic", str(atomic), "--commonsense-encoder", str(tiny_cause_encoder), "--task", "case",
+                "--knowledge-cache-dir", str(tmp_path / "cache"), "--output-dir", str(out), "--conceptnet", str(conceptnet)])  # fmt: skip
     assert code == 0
     stats = json.loads((out / "commonsense_stats.json").read_text())
     assert stats["splits"]["train"]["examples"] == 411 and stats["splits"]["test"]["case_wall_clock_s"] > 0
@@ -249,7 +249,7 @@ def test_cli_knowledge_annotate_and_compare(tiny_cause_encoder, tmp_path, capsys
 
     queries = tmp_path / "queries.tsv"
     queries.write_text("PersonX walks PersonY's dog @@ xIntent\tto help PersonY\ndog @@ ObjectUse\tcompanionship| hunting\n")
-    code = cli(["knowledge", "compare", "--atomic", str(atomic), "--encoder", str(tiny_cause_encoder), "--conceptnet", str(conceptnet),
+    code = cli(["knowledge", "compare", "--atomic", str(atomic), "--commonsense-encoder", str(tiny_cause_encoder), "--conceptnet", str(conceptnet),
                 "--queries", str(queries), "--output", str(tmp_path / "report" / "sources")])  # fmt: skip
     assert code == 0
     report = json.loads((tmp_path / "report" / "sources.json").read_text())

@@ -181,7 +181,7 @@ def test_annotate_concepts_command_writes_dataset_and_statistics(tmp_path):
     from empathetic_models.cli import main
 
     out = tmp_path / "out"
-    code = main(["annotate-concepts", "--conceptnet", str(CN4), "--vad", str(NRC_VAD), "--cache-dir", str(tmp_path / "cache"),
+    code = main(["annotate-concepts", "--conceptnet", str(CN4), "--vad-lexicon", str(NRC_VAD), "--knowledge-cache-dir", str(tmp_path / "cache"),
                  "--output-dir", str(out)])  # fmt: skip
     assert code == 0
     stats = json.loads((out / "concept_stats.json").read_text())

@@ -82,7 +82,8 @@ def test_cli_annotate_mechanisms_reports_shares(tmp_path, tiny_cause_encoder, ca
     rows = [("my dog died", "so sorry", 2), ("i passed", "how ?", 0)] * 10
     main(["--mechanism", "ip", "--encoder", str(tiny_cause_encoder), "--epitome_dir", str(_write_epitome(tmp_path / "e", rows)),
           "--output_dir", str(tmp_path / "ip"), "--max_steps", "1", "--report_to", "none", "--use_cpu", "true", "--save_strategy", "no"])  # fmt: skip
-    assert cli(["annotate-mechanisms", "--ip", str(tmp_path / "ip"), "--output-dir", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "c")]) == 0
+    assert cli(["annotate-mechanisms", "--ip-classifier", str(tmp_path / "ip"), "--output-dir", str(tmp_path / "out"),
+                "--knowledge-cache-dir", str(tmp_path / "c")]) == 0
     stats = json.loads((tmp_path / "out" / "mechanism_stats.json").read_text())
     assert stats["splits"]["train"]["examples"] == 411 and 0 <= stats["splits"]["test"]["share_ip"] <= 100
     assert cli(["annotate-mechanisms", "--output-dir", str(tmp_path / "out")]) == 2

@@ -78,6 +78,7 @@ __all__ = [
     "load_metric",
     "load_predictions",
     "perplexity",
+    "results_summary",
     "write_results",
 ]
 
@@ -256,6 +257,16 @@ def write_results(results: Mapping, out_dir: str | Path, name: str = "results") 
     md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return json_path, md_path
 
+
+
+def results_summary(results: Mapping, json_path: str | Path, md_path: str | Path) -> str:
+    """What ``empathetic-models evaluate`` prints for one results file: its Markdown, a line per
+    ``metrics_by_definition`` entry (``name: metric value, ...``) and where the files went."""
+    lines = [Path(md_path).read_text()]
+    for definition, metrics in results.get("metrics_by_definition", {}).items():
+        lines.append(f"{definition}: " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
+    lines.append(f"wrote {json_path} and {md_path}")
+    return "\n".join(lines)
 
 # ------------------------------------------------------------------------------------ predictions files
 

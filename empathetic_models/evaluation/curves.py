@@ -151,3 +151,22 @@ def comparison_markdown(comparison: Mapping, title: str) -> str:
         lines.append(f"| {label} | {v.get('embedding_init', '')} | {v[f'lowest_{metric}']:.2f} @ {v[f'lowest_{metric}_step']} | "
                      f"{(v.get('commit') or '')[:7]} | `{v.get('command', '')}` |")  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def write_curve_comparison(sources: Mapping[str, str | Path], output: str | Path, metric: str = "eval_ppl", title: str | None = None,
+                           note: str | None = None) -> list[Path]:  # fmt: skip
+    """``empathetic-models curves``: :func:`compare_learning_curves` of the labelled runs with provenance (and ``note``)
+    into ``OUTPUT.json``, its :func:`comparison_markdown` (titled ``title``, default the output's name) into
+    ``OUTPUT.md`` and the curves (:func:`learning_curve_svg`) into ``OUTPUT.svg``; the three paths."""
+    from ..provenance import provenance
+
+    comparison = {**provenance("empathetic-models"), **compare_learning_curves(sources, metric=metric)}  # how it was made
+    if note:
+        comparison["note"] = note
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(comparison, indent=2) + "\n")
+    out.with_suffix(".md").write_text(comparison_markdown(comparison, title or out.name))
+    curves = {label: v["learning_curve"] for label, v in comparison["variants"].items()}
+    out.with_suffix(".svg").write_text(learning_curve_svg(curves, metric=metric))
+    return [out.with_suffix(suffix) for suffix in (".json", ".md", ".svg")]

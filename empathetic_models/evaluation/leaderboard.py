@@ -5,6 +5,8 @@ metrics, emotion accuracy where both label lists exist, each requested per-paper
 ``metrics_by_definition``, optionally the embedding similarity). :func:`collect_rows` reads every results
 JSON under ``hub_cards/results/`` (model folders and ``released/``); :func:`leaderboard_markdown` and
 :func:`leaderboard_svg` render them (the plot: Dist-2 against BLEU-2, colour = emotion accuracy).
+:func:`score_predictions_file` and :func:`score_released_outputs` are the jobs behind ``empathetic-models
+evaluate --predictions`` and ``empathetic-models leaderboard --released``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import html
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from . import METRIC_VERSION, compute_text_metrics, emotion_accuracy
@@ -24,6 +26,9 @@ COLUMNS = ("ppl", "bleu_1", "bleu_2", "bleu_4", "dist_1", "dist_2", "sent_std", 
 HEADERS = ("PPL", "BLEU-1", "BLEU-2", "BLEU-4", "Dist-1", "Dist-2", "Sent-Std", "Top-5 %", "Avg. len", "Emb. sim", "Acc %")
 START, END = "<!-- leaderboard:start -->", "<!-- leaderboard:end -->"
 CANONICAL_TOKENS = "NLTK Treebank, MoEL-normalised"  # empathetic_models.text.word_tokenize
+# how the released systems decoded (their papers and files)
+RELEASED_DECODING = {"transformer": "greedy", "multi_trs": "greedy", "moel": "greedy", "moel_oracle": "greedy (gold emotion)",
+                     "mime_greedy": "greedy", "mime_beam": "beam", "mime_topk": "top-k sampling"}  # fmt: skip
 
 
 def split_of(num_examples: int) -> str:
@@ -69,6 +74,54 @@ def score_system_outputs(
             data["predictions"], data["references"], None if similarity_encoder == "default" else similarity_encoder
         )
     return results
+
+
+def score_predictions_file(
+    predictions: str | Path,
+    output_dir: str | Path,
+    fmt: str = "auto",
+    references: str | Path | None = None,
+    definitions: Sequence[str] = (),
+    similarity_encoder: str | None = None,
+    decoding: str | None = None,
+    split: str = "test",
+) -> Iterator[tuple[dict, Path, Path]]:
+    """``empathetic-models evaluate --predictions``: score every system of a file of generated responses
+    (:func:`~empathetic_models.evaluation.released.load_system_outputs`) and write its results with provenance into
+    ``output_dir`` (``<split>_results.*``, or ``<system>_results.*`` for a file of several systems). Yields
+    (results, JSON path, Markdown path) as each system is written. ``similarity_encoder``: ``None`` (no embedding
+    similarity), ``"default"`` or an encoder."""
+    from ..provenance import provenance
+    from . import write_results
+    from .released import load_system_outputs
+
+    systems = load_system_outputs(predictions, fmt, references)
+    for system, data in systems.items():
+        source = f"{Path(predictions).name}" + (f" ({system})" if len(systems) > 1 else "")
+        results = score_system_outputs(system, data, source, definitions, similarity_encoder, decoding)
+        results.update(provenance("empathetic-models"))
+        name = f"{system}_results" if len(systems) > 1 else f"{split}_results"
+        json_path, md_path = write_results(results, output_dir, name=name)
+        yield results, json_path, md_path
+
+
+def score_released_outputs(paths: Iterable[str | Path], results_dir: str | Path, definitions: Sequence[str] = (),
+                           embedding_similarity: bool = False) -> list[Path]:  # fmt: skip
+    """``empathetic-models leaderboard --released``: score each released generation file's systems with the canonical
+    metrics (and ``definitions``; the default encoder's similarity with ``embedding_similarity``), decoding as
+    :data:`RELEASED_DECODING` records, into ``RESULTS_DIR/released/<system>.json`` / ``.md``; the JSON paths written."""
+    from ..provenance import provenance
+    from . import write_results
+    from .released import load_system_outputs
+
+    written = []
+    for path in paths:
+        for system, data in load_system_outputs(path).items():
+            results = score_system_outputs(system, data, f"released outputs: {Path(path).name}", definitions,
+                                           "default" if embedding_similarity else None, RELEASED_DECODING.get(system))  # fmt: skip
+            results.update(provenance("empathetic-models"))
+            written.append(write_results(results, Path(results_dir) / "released", name=system)[0])
+    return written
 
 
 def collect_rows(results_dir: str | Path) -> list[dict]:
@@ -197,4 +250,5 @@ def write_leaderboard(results_dir: str | Path, output_dir: str | Path, readme: s
     return rows
 
 
-__all__ = ["collect_rows", "leaderboard_markdown", "leaderboard_svg", "score_system_outputs", "split_of", "write_leaderboard"]
+__all__ = ["RELEASED_DECODING", "collect_rows", "leaderboard_markdown", "leaderboard_svg", "score_predictions_file", "score_released_outputs",
+           "score_system_outputs", "split_of", "write_leaderboard"]

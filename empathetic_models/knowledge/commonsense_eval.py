@@ -4,6 +4,7 @@ against the gold tails (all tails of the query are references), per relation, an
 The held-out queries are the official 5,000-query ATOMIC-2020 system-eval sample, for which the released
 COMET-BART generations exist (:class:`ReleasedGenerations` replays them as a source, the reference point).
 Retrieval sources must not index the evaluated heads: :func:`exclude_heads` drops them from the tuples.
+:func:`write_source_comparison` is the job behind ``empathetic-models knowledge compare``.
 """
 
 from __future__ import annotations
@@ -133,4 +134,92 @@ def compare_sources(
     return report
 
 
-__all__ = ["COMPARISON_GROUPS", "ReleasedGenerations", "commonsense_bleu", "compare_sources", "exclude_heads", "load_system_eval", "normalize_head"]
+def write_source_comparison(
+    queries_path: str | Path,
+    output: str | Path,
+    atomic: Sequence[str] | None = None,
+    conceptnet: str | None = None,
+    comet: Sequence[str] | None = None,
+    released_generations: str | None = None,
+    encoder: str | None = None,
+    cache_dir: str | Path = Path.home() / ".cache" / "empathetic_models" / "commonsense",
+    neighbors: Sequence[int] = (25,),
+    max_queries: int | None = None,
+) -> dict:
+    """``empathetic-models knowledge compare``: build the given sources (ATOMIC retrieval over ``atomic`` minus every
+    evaluated head, one per ``neighbors`` value, its index cached in ``CACHE_DIR/atomic_index``; ConceptNet; each COMET
+    checkpoint; the released COMET-BART generations), score them on the first ``max_queries`` system-eval queries
+    (:func:`compare_sources`) and write the report with provenance and build times to ``OUTPUT.json`` and its
+    :func:`comparison_markdown` to ``OUTPUT.md``; returns the report."""
+    from ..provenance import provenance
+    from .commonsense import COMET, AtomicRetriever, ConceptNetCommonsense
+    from .sentence_encoder import SentenceEncoder
+
+    queries = load_system_eval(queries_path)
+    if max_queries:
+        queries = queries[:max_queries]
+    sources, build = {}, {}
+    if atomic:
+        start = time.perf_counter()
+        triples = exclude_heads(load_atomic(atomic), [q["head"] for q in queries])  # never index an evaluated head
+        sentence_encoder = SentenceEncoder.from_pretrained(encoder)
+        name = ", ".join(Path(p).name for p in atomic) + " minus the evaluated heads"
+        for k in neighbors:  # the first builds (or loads) the cached head embeddings
+            key = "atomic_retrieval" if len(neighbors) == 1 else f"atomic_retrieval_{k}nn"
+            sources[key] = AtomicRetriever(triples, sentence_encoder, name, Path(cache_dir) / "atomic_index", k)
+            build[key] = round(time.perf_counter() - start, 2)
+            start = time.perf_counter()
+        build["atomic_retrieval"] = round(time.perf_counter() - start, 2)
+    if conceptnet:
+        start = time.perf_counter()
+        sources["conceptnet"] = ConceptNetCommonsense.from_file(conceptnet)
+        build["conceptnet"] = round(time.perf_counter() - start, 2)
+    for path in comet or []:
+        start = time.perf_counter()
+        sources[f"comet:{Path(path).name}"] = COMET.from_pretrained(path)
+        build[f"comet:{Path(path).name}"] = round(time.perf_counter() - start, 2)
+    if released_generations:
+        sources["comet_bart_released"] = ReleasedGenerations(released_generations)
+    if not sources:
+        raise ValueError("nothing to compare: give --atomic, --conceptnet, --comet and/or --released-generations")
+    report = {**provenance("empathetic-models"), "queries_file": Path(queries_path).name, "queries": len(queries),
+              "metric": "corpus BLEU-1/2 x 100 of the first inference vs all gold tails (lower-cased white-space tokens)",
+              "build_wall_clock_s": build, "sources": compare_sources(queries, sources)}  # fmt: skip
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    output.with_suffix(".md").write_text(comparison_markdown(report))
+    return report
+
+
+def comparison_markdown(report: Mapping) -> str:
+    """The Markdown of a :func:`write_source_comparison` report: BLEU-2 / BLEU-1 (coverage) per relation group (pooled)
+    and per relation, one column per source, then each source's description, queries/s and build time."""
+    names = list(report["sources"])
+
+    def cell(entry):
+        if entry is None or entry["bleu_1"] is None:
+            return "—"
+        return f"{entry['bleu_2']:.2f} / {entry['bleu_1']:.2f} ({100 * entry['coverage']:.0f}%)"
+
+    lines = [f"# Commonsense sources on {report['queries']} held-out ATOMIC-2020 queries ({report['queries_file']})", "",
+             f"BLEU-2 / BLEU-1 (coverage); {report['metric']}. Command: `{report['command']}` at {report['commit']}.", "",
+             "| relation | queries | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]  # fmt: skip
+    first = report["sources"][names[0]]
+    for group in first["groups"]:
+        entries = [report["sources"][n]["groups"][group] for n in names]
+        lines.append(f"| **{group}** (pooled) | {entries[0]['queries']} | " + " | ".join(cell(e) for e in entries) + " |")
+    relations = sorted({r for n in names for r in report["sources"][n]["relations"]})
+    for relation in relations:
+        entries = [report["sources"][n]["relations"].get(relation) for n in names]
+        count = next(e["queries"] for e in entries if e)
+        lines.append(f"| {relation} | {count} | " + " | ".join(cell(e) for e in entries) + " |")
+    lines += ["", "| source | what | queries/s | build (s) |", "|---|---|---|---|"]
+    for name in names:
+        entry = report["sources"][name]
+        lines.append(f"| {name} | {entry['source']} | {entry['queries_per_second']} | {report['build_wall_clock_s'].get(name, '—')} |")
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["COMPARISON_GROUPS", "ReleasedGenerations", "commonsense_bleu", "compare_sources", "comparison_markdown", "exclude_heads",
+           "load_system_eval", "normalize_head", "write_source_comparison"]
