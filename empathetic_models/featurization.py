@@ -451,9 +451,13 @@ def _cause_threshold(threshold: float | None, detector) -> float:
 def _cause_detector(arguments, model_type: str):
     from .knowledge.causes import CauseDetector
 
-    if not getattr(arguments, "cause_detector", None):
-        raise MissingResourceError(f"{model_type} needs --cause_detector (a detector trained with python -m training.train_cause_detector)")
-    return CauseDetector.from_pretrained(arguments.cause_detector)
+    from .knowledge.causes import PACKAGED_DETECTOR
+
+    path = getattr(arguments, "cause_detector", None) or (PACKAGED_DETECTOR if (PACKAGED_DETECTOR / "adapter_config.json").is_file() else None)
+    if path is None:
+        raise MissingResourceError(f"{model_type} needs --cause_detector (a detector trained with python -m training.train_cause_detector); "
+                                   f"the package's own ({PACKAGED_DETECTOR}) is missing from this install")  # fmt: skip
+    return CauseDetector.from_pretrained(path)
 
 
 def _commonsense(arguments, model_type: str, routes=("atomic", "conceptnet", "comet")):

