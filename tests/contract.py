@@ -116,9 +116,9 @@ def assert_unsupported_outputs_are_refused(model, batch: dict) -> None:
     assert generated.shape[0] == batch["input_ids"].shape[0]
 
 
-def assert_missing_shared_embedding_is_reported_and_initialised(model, batch: dict, folder) -> None:
-    """A checkpoint without the shared word embedding loads with it reported missing, initialised (off the meta
-    device, zero padding row) and still tied to the encoder's and decoder's embeddings; a forward runs."""
+def load_without_shared_embedding(model, folder):
+    """``model`` saved to ``folder`` without its shared word embedding (``*shared.weight``), then loaded: the key is
+    reported missing and the embedding initialised (off the meta device, finite, not constant). The loaded model."""
     model.save_pretrained(folder)
     weights = load_file(folder / "model.safetensors")
     shared = next(k for k in weights if k.endswith("shared.weight"))
@@ -128,6 +128,14 @@ def assert_missing_shared_embedding_is_reported_and_initialised(model, batch: di
     assert shared in info["missing_keys"]
     embedding = loaded.get_input_embeddings()
     assert not embedding.weight.is_meta and torch.isfinite(embedding.weight).all() and embedding.weight.std() > 0
+    return loaded
+
+
+def assert_missing_shared_embedding_is_reported_and_initialised(model, batch: dict, folder) -> None:
+    """A checkpoint without the shared word embedding loads with it reported missing, initialised (off the meta
+    device, zero padding row) and still tied to the encoder's and decoder's embeddings; a forward runs."""
+    loaded = load_without_shared_embedding(model, folder)
+    embedding = loaded.get_input_embeddings()
     if embedding.padding_idx is not None:
         assert embedding.weight[embedding.padding_idx].abs().sum() == 0
     assert loaded.get_encoder().embed_tokens.weight is embedding.weight
