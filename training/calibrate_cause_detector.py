@@ -21,8 +21,7 @@ from empathetic_models.data import load_empathetic_dialogues
 from empathetic_models.knowledge.cause_eval import calibrate_threshold, causal_fraction, evaluate_detector_on_ed_set
 from empathetic_models.knowledge.causes import CALIBRATION_FILE, CauseDetector, cause_f1, load_reccon
 from empathetic_models.provenance import provenance
-
-GAO_ET_AL_ACCURACY = 0.89
+from training.evaluate_cause_detector import GAO_ET_AL_ACCURACY
 
 
 def build_parser() -> argparse.ArgumentParser:

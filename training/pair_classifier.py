@@ -62,7 +62,7 @@ def train_pair_classifier(
     if hasattr(model, "peft_config"):
         config = model.peft_config["default"]
         results["adapter"] = {"method": "LoRA", "rank": config.r, "alpha": config.lora_alpha, "dropout": config.lora_dropout,
-                              "target_modules": sorted(config.target_modules), "trained_in_full": sorted(config.modules_to_save or []),
+                              "target_modules": sorted(config.target_modules), "trained_in_full": sorted(set(config.modules_to_save or [])),
                               "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
                               "saved_mb": round(sum(f.stat().st_size for f in output_dir.glob("adapter_model.*")) / 2**20, 3)}  # fmt: skip
     if trainer.is_world_process_zero():
