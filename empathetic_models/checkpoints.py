@@ -13,6 +13,8 @@ from pathlib import Path
 import torch
 from transformers import AutoConfig, AutoModelForSeq2SeqLM, PretrainedConfig
 
+from modeling.configuration_common import EmpatheticConfig
+
 from . import MODEL_TYPES
 
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")  # any one = weights saved
@@ -87,6 +89,21 @@ def _matching_model_type(fields: dict, names: set[str], claimed: str) -> str | N
     return None
 
 
+def explain_config_mismatch(folder: str, fields: dict, error: Exception) -> CheckpointError:
+    """The error for a local ``folder`` whose config.json ``fields`` do not build the class of their ``model_type``
+    (``error``): it names the model type the saved weights belong to, when one of ours fits them. Installed as
+    ``EmpatheticConfig.mismatch_explainer``, so ``AutoConfig.from_pretrained`` and ``pipeline()`` say it too."""
+    folder_path, claimed = Path(folder), fields.get("model_type")
+    try:
+        names = _weight_names(folder_path)
+    except CheckpointError:
+        names = None  # damaged weights: the config is what is reported here
+    other = _matching_model_type(fields, names, claimed) if names else None
+    hint = (f"model.safetensors holds the weights of model_type {other!r}: set \"model_type\": {other!r} in config.json" if other else
+            "restore the config.json saved with these weights")  # fmt: skip
+    return CheckpointError(f"{folder_path / 'config.json'} declares model_type {claimed!r} but its fields do not fit it ({error}); {hint}")
+
+
 def check_checkpoint_folder(path: str | Path, need_tokenizer: bool = True) -> None:
     """Raise :class:`CheckpointError` naming the file and the fix when the local folder ``path`` cannot load: config.json
     missing or unreadable, weights missing, truncated or corrupt, tokenizer files missing, or a config whose
@@ -104,11 +121,10 @@ def check_checkpoint_folder(path: str | Path, need_tokenizer: bool = True) -> No
         return  # a foreign model: the caller says which types it serves
     try:
         config = AutoConfig.from_pretrained(folder)
+    except CheckpointError:
+        raise  # explain_config_mismatch, from the configuration's from_dict
     except (ValueError, TypeError) as error:
-        other = _matching_model_type(fields, names, claimed) if names else None
-        hint = (f"model.safetensors holds the weights of model_type {other!r}: set \"model_type\": {other!r} in config.json" if other else
-                "restore the config.json saved with these weights")  # fmt: skip
-        raise CheckpointError(f"{folder / 'config.json'} declares model_type {claimed!r} but its fields do not fit it ({error}); {hint}") from error
+        raise explain_config_mismatch(str(folder), fields, error) from error
     if names is None or getattr(config, "model_type", None) in ("nec", "case_blenderbot"):
         return  # pickled weights, or a backbone model whose architecture comes from its backbone config
     expected = _expected_names(config)
@@ -118,3 +134,6 @@ def check_checkpoint_folder(path: str | Path, need_tokenizer: bool = True) -> No
         hint = f"the weights are those of model_type {other!r}: set \"model_type\": {other!r} in config.json" if other else "restore the config.json saved with these weights"
         raise CheckpointError(f"{folder / 'config.json'} describes a {claimed!r} model, but {len(unknown)} of the {len(names)} tensors "
                               f"in the weights are not part of it (e.g. {sorted(unknown)[0]!r}) and {len(missing)} of its own are missing; {hint}")  # fmt: skip
+
+
+EmpatheticConfig.mismatch_explainer = explain_config_mismatch  # AutoConfig.from_pretrained and pipeline() name the mismatch too

@@ -13,6 +13,9 @@ a ``config.json`` saved with it still loads, and the key is ignored with a warni
 
 from __future__ import annotations
 
+import os
+from typing import Callable, ClassVar
+
 from transformers import PreTrainedConfig
 from transformers.utils import logging
 
@@ -57,6 +60,22 @@ class EmpatheticConfig(PreTrainedConfig):
     removed_fields = NEVER_READ  # keys of older config.json files that are ignored (see the module docstring)
     keys_to_ignore_at_inference = ["cache"]  # noqa: RUF012  (the outputs' key/value cache; Trainer drops it from predictions)
     attribute_map = {"hidden_size": "d_model", "num_attention_heads": "num_heads"}  # noqa: RUF012
+    # Set by the empathetic_models package (checkpoints.explain_config_mismatch): given a local folder, its config.json
+    # fields and the error they raised, the exception to raise instead (it names the model type the saved weights
+    # belong to). None when these files are used alone (trust_remote_code), which keeps the plain error.
+    mismatch_explainer: ClassVar[Callable[[str, dict, Exception], Exception] | None] = None
+
+    @classmethod
+    def from_dict(cls, config_dict, **kwargs):
+        # AutoConfig.from_pretrained (and so pipeline(), before any model class runs) builds the class that config.json's
+        # model_type names: a config.json saved by another of our models fails here, on a field of the wrong class.
+        try:
+            return super().from_dict(config_dict, **kwargs)
+        except (ValueError, TypeError) as error:
+            folder, explain = kwargs.get("name_or_path"), EmpatheticConfig.mismatch_explainer
+            if explain is None or folder is None or not os.path.isdir(folder):
+                raise
+            raise explain(str(folder), config_dict, error) from error
 
     vocab_size: int = 30000
     d_model: int = 300

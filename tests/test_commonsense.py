@@ -256,6 +256,11 @@ def test_cli_knowledge_annotate_and_compare(tiny_cause_encoder, tmp_path, capsys
     assert report["sources"]["conceptnet"]["relations"]["ObjectUse"]["bleu_1"] == 100.0
     assert report["sources"]["atomic_retrieval"]["relations"]["xIntent"]["coverage"] == 1.0  # from other heads: its own was excluded
     assert "| ObjectUse | 1 |" in (tmp_path / "report" / "sources.md").read_text()
+    assert report["build_wall_clock_s"]["atomic_retrieval"] > 0  # loading + embedding the heads (was overwritten with ~0)
+    code = cli(["knowledge", "compare", "--atomic", str(atomic), "--commonsense-encoder", str(tiny_cause_encoder), "--neighbors", "1", "3",
+                "--queries", str(queries), "--output", str(tmp_path / "report" / "knn")])  # fmt: skip
+    build = json.loads((tmp_path / "report" / "knn.json").read_text())["build_wall_clock_s"]
+    assert set(build) == {"atomic_retrieval_1nn", "atomic_retrieval_3nn"} and build["atomic_retrieval_1nn"] > 0
     assert cli(["knowledge", "annotate", "--output-dir", str(out)]) == 2
     assert "needs a resource" in capsys.readouterr().err
 

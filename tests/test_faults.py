@@ -31,6 +31,11 @@ def _truncate_weights(folder: Path) -> None:
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
 
 
+def _claim_another_model_type(folder: Path) -> None:
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "model_type": "kemp"}))
+
+
 def _remove_tokenizer(folder: Path) -> None:
     for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
         (folder / name).unlink(missing_ok=True)
@@ -39,9 +44,9 @@ def _remove_tokenizer(folder: Path) -> None:
 @pytest.fixture
 def damaged(tiny_checkpoint, tmp_path):
     def make(how: str) -> Path:
-        folder = tmp_path / how.replace(" ", "_")
+        folder = tmp_path / how.replace(" ", "_").replace("'", "")
         shutil.copytree(tiny_checkpoint, folder)
-        {"truncated weights": _truncate_weights, "no tokenizer": _remove_tokenizer}[how](folder)
+        {"truncated weights": _truncate_weights, "no tokenizer": _remove_tokenizer, "another model's config": _claim_another_model_type}[how](folder)
         return folder
 
     return make
@@ -50,6 +55,7 @@ def damaged(tiny_checkpoint, tmp_path):
 @pytest.mark.parametrize("how, message", [
     ("truncated weights", "model.safetensors is corrupt or truncated"),
     ("no tokenizer", "has no tokenizer files (tokenizer.json): copy them from the training output folder"),
+    ("another model's config", "declares model_type 'kemp' but its fields do not fit it"),
 ])  # fmt: skip
 def test_the_pipeline_on_a_damaged_checkpoint_names_the_file_and_the_fix(damaged, how, message):
     folder = damaged(how)
