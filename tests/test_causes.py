@@ -112,7 +112,9 @@ def test_training_script_trains_saves_and_reports_f1(tiny_cause_encoder, tmp_pat
     assert written["published_roberta_base"]["macro_f1"] == 76.51 and written["test_pairs"] == 32
     detector = CauseDetector.from_pretrained(out, device="cpu")
     assert detector.model.config.id2label == {0: "not-cause", 1: "cause"}
+    assert detector.max_length == 64 and CauseDetector.from_pretrained(out, max_length=32, device="cpu").max_length == 32  # served as trained
     assert len(detector.cause_probabilities(["joy"], ["i won"], ["i won"], [["i won"]])) == 1
+    assert CauseDetector.from_pretrained(tiny_cause_encoder, device="cpu").max_length == 256  # saved without a length: 256
 
 
 def test_annotate_causes_command_writes_dataset_and_statistics(tiny_cause_encoder, tmp_path):
@@ -155,6 +157,7 @@ def test_lora_detector_saves_an_adapter_and_reloads_the_same_probabilities(tiny_
 
     detector = CauseDetector.from_pretrained(out, device="cpu")
     assert detector.model.config.id2label == {0: "not-cause", 1: "cause"} and not hasattr(detector.model, "peft_config")
+    assert detector.max_length == 64  # the adapter's classifier config records the training length
     changed = [n for n, p in detector.model.state_dict().items() if not torch.equal(p, encoder.state_dict()[n])]
     assert any("attention.self.query" in n for n in changed) and not any("attention.self.key" in n for n in changed)
     inputs = (["joy"], ["i won the game"], ["i won the game"], [["i won the game"]])
@@ -178,6 +181,7 @@ def test_the_packaged_detector_is_a_small_calibrated_adapter_the_featurizers_loa
     threshold = json.loads((PACKAGED_DETECTOR / CALIBRATION_FILE).read_text())["threshold"] if CALIBRATION_FILE in files else 0.5
     detector = _cause_detector(SimpleNamespace(cause_detector=None), "emocause")
     assert detector.threshold == threshold and detector.model.config.id2label == {0: "not-cause", 1: "cause"}
+    assert detector.max_length == 128  # trained with --max_length 128 (hub_cards/knowledge/cause_detector_minilm_lora_reccon_cpu.json)
     cause, other = detector.cause_probabilities(["sad", "sad"], ["my dog died last night"] * 2, ["my dog died last night", "hello there"],
                                                 [["hello there", "my dog died last night"]] * 2)  # fmt: skip
     assert cause > other  # the trained adapter, not a random head

@@ -62,11 +62,12 @@ def test_trained_classifier_labels_ed_with_cached_binary_mechanisms(tmp_path, ti
     out = tmp_path / "er"
     results = main(["--mechanism", "er", "--encoder", str(tiny_cause_encoder), "--epitome_dir", str(_write_epitome(tmp_path / "e", rows)),
                     "--output_dir", str(out), "--max_steps", "2", "--per_device_train_batch_size", "4", "--report_to", "none",
-                    "--use_cpu", "true", "--save_strategy", "no"])  # fmt: skip
+                    "--use_cpu", "true", "--save_strategy", "no", "--max_length", "48"])  # fmt: skip
     assert set(results["metrics"]) == {"accuracy", "macro_f1", "binary_accuracy", "binary_f1"} and results["split"]["test"] == 5
     assert json.loads((out / "results" / "mechanism_results.json").read_text())["mechanism"] == "er"
 
     classifier = MechanismClassifier.from_pretrained(out, "er", device="cpu")
+    assert classifier.max_length == 48  # served with the input length it was trained on
     data = load_empathetic_dialogues("sample")["valid"].select(range(5))
     labelled = annotate_mechanisms(data, {"er": classifier}, cache_dir=tmp_path / "cache")
     assert all(flag == int(level > 0) for flag, level in zip(labelled["cm_er"], labelled["cm_er_level"], strict=True))

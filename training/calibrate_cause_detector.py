@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--labels", default="hub_cards/knowledge/ed_cause_eval/labels.jsonl", help="hand-labelled ED cause set")
     parser.add_argument("--ed_split", default="test", help="ED split (paper style) whose causal fraction is reported")
     parser.add_argument("--output", required=True, help="results JSON to write")
-    parser.add_argument("--max_length", type=int, default=128, help="tokens per detector input (as the detector was trained)")
+    parser.add_argument("--max_length", type=int, default=None, help="tokens per detector input (default: the length it was trained on)")
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--device", default=None, help="cpu / cuda (default: cuda when available)")
     parser.add_argument("--write_calibration", action="store_true", help=f"write the threshold to DETECTOR/{CALIBRATION_FILE}")
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> dict:
         **run_provenance,
         "detector": args.detector,
         "detector_fingerprint": detector.fingerprint(),
-        "max_length": args.max_length,
+        "max_length": detector.max_length,
         "selection": "best macro F1 on RECCON validation pairs over thresholds 0.05-0.95",
         "threshold": threshold,
         "reccon_valid_curve": curve,

@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--labels", default="hub_cards/knowledge/ed_cause_eval/labels.jsonl", help="hand-labelled labels.jsonl")
     parser.add_argument("--output", required=True, help="results JSON to write")
     parser.add_argument("--threshold", type=float, default=0.5, help="P(cause) at or above which an utterance is a cause")
-    parser.add_argument("--max-length", type=int, default=256, help="tokens per detector input (as annotate-causes)")
+    parser.add_argument("--max-length", type=int, default=None, help="tokens per detector input (default: the length it was trained on, as annotate-causes)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--device", default=None, help="cpu / cuda (default: cuda when available)")
     return parser
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> dict:
         "detector_fingerprint": detector.fingerprint(),
         "labels": args.labels,
         "threshold": args.threshold,
-        "max_length": args.max_length,
+        "max_length": detector.max_length,
         **scores,
         "gao_et_al_accuracy": GAO_ET_AL_ACCURACY,
     }

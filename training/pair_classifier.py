@@ -13,7 +13,7 @@ from pathlib import Path
 import datasets
 from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, PreTrainedModel, PreTrainedTokenizerBase, Trainer, TrainingArguments
 
-from empathetic_models.knowledge.classifier import lora_classifier, save_classifier
+from empathetic_models.knowledge.classifier import INPUT_LENGTH_FIELD, lora_classifier, save_classifier
 from training.trainer import train_from_last_checkpoint
 
 logger = logging.getLogger(__name__)
@@ -46,9 +46,13 @@ def train_pair_classifier(
     metric_names: tuple[str, ...],
     results_name: str,
     description: dict,
+    max_length: int,
 ) -> dict:
     """Train on ``features["train"]`` (validation: ``"valid"``), test on ``"test"``; returns ``description`` with
-    the test ``metrics`` (``metric_names``, rounded) and ``train_wall_clock_s``, as written to the results file."""
+    the test ``metrics`` (``metric_names``, rounded) and ``train_wall_clock_s``, as written to the results file. The
+    inputs were cut to ``max_length`` tokens: the saved config records it, and the loaders serve with it."""
+    # recorded in the saved config, so the classifier is served with the input length it was trained on
+    setattr((model.get_base_model() if hasattr(model, "peft_config") else model).config, INPUT_LENGTH_FIELD, max_length)
     trainer = Trainer(
         model=model.train(), args=training_args, train_dataset=features["train"], eval_dataset=features["valid"],
         data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer, compute_metrics=compute_metrics,

@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> dict:
         "train_pairs": len(features["train"]),
         "test_pairs": len(features["test"]),
         "published_roberta_base": PUBLISHED_ROBERTA_BASE,
-    })  # fmt: skip
+    }, args.max_length)  # fmt: skip
     logger.info("RoBERTa-base in RECCON: %s", PUBLISHED_ROBERTA_BASE)
     return results
 

@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> dict:
         "encoder": args.encoder,
         "pairs": {s: len(pairs[s]) for s in pairs},
         "positive_rate": {s: round(100 * sum(pairs[s]["label"]) / max(len(pairs[s]), 1), 2) for s in pairs},
-    })  # fmt: skip
+    }, args.max_length)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> dict:
         "mechanism": args.mechanism,
         "encoder": args.encoder,
         "split": {name: len(features[name]) for name in features},
-    })  # fmt: skip
+    }, args.max_length)  # fmt: skip
 
 
 if __name__ == "__main__":

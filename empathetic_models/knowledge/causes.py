@@ -23,7 +23,7 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from ..text import word_tokenize
-from .classifier import class_probabilities, load_classifier, save_classifier
+from .classifier import class_probabilities, load_classifier, save_classifier, trained_input_length
 from .fingerprint import model_fingerprint
 
 logger = logging.getLogger(__name__)
@@ -115,15 +115,17 @@ class CauseDetector:
         self.threshold = threshold  # P(cause) at or above which an utterance is a cause: 0.5, or calibrated
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, max_length: int = 256, device: str | None = None, subfolder: str = "") -> CauseDetector:
+    def from_pretrained(cls, path: str | Path, max_length: int | None = None, device: str | None = None, subfolder: str = "") -> CauseDetector:
         """A detector folder or hub id; its decision threshold is the one ``cause_calibration.json`` records (written by
-        ``python -m training.calibrate_cause_detector``), else 0.5."""
+        ``python -m training.calibrate_cause_detector``), else 0.5; inputs are cut to ``max_length`` tokens (default:
+        the length it was trained on, :func:`~.classifier.trained_input_length`)."""
         from transformers.utils import cached_file
 
         calibration = cached_file(str(path), CALIBRATION_FILE, subfolder=subfolder, _raise_exceptions_for_missing_entries=False,
                                   _raise_exceptions_for_connection_errors=False)  # fmt: skip
         threshold = json.loads(Path(calibration).read_text())["threshold"] if calibration else 0.5
-        return cls(*load_classifier(path, device, subfolder), max_length, threshold)
+        model, tokenizer = load_classifier(path, device, subfolder)
+        return cls(model, tokenizer, max_length or trained_input_length(model), threshold)
 
     def save_pretrained(self, folder: str | Path) -> None:
         save_classifier(self.model, self.tokenizer, folder)

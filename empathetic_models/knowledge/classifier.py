@@ -23,6 +23,16 @@ def class_probabilities(model, tokenizer, encoded: dict[str, list], batch_size: 
     return probabilities
 
 
+INPUT_LENGTH_FIELD = "input_max_length"  # config field: the tokens per input the classifier was trained on
+DEFAULT_INPUT_LENGTH = 256  # a classifier saved without the field (the training scripts' default length)
+
+
+def trained_input_length(model) -> int:
+    """Tokens per input to serve ``model`` with: the length it was trained on (``training.pair_classifier`` records it
+    in the config, as ``input_max_length``), else 256. Serving longer inputs than training saw changes its scores."""
+    return int(getattr(model.config, INPUT_LENGTH_FIELD, None) or DEFAULT_INPUT_LENGTH)
+
+
 ADAPTER_CONFIG = "adapter_config.json"  # PEFT's adapter file: the folder holds a LoRA adapter, not whole weights
 CLASSIFIER_CONFIG = "classifier_config.json"  # the base classifier's config (labels, sizes) beside an adapter
 

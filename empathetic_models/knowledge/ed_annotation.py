@@ -50,7 +50,7 @@ def annotate_ed_concepts(conceptnet: str, vad_lexicon: str, output_dir: str | Pa
 
 
 def annotate_ed_causes(cause_detector: str, output_dir: str | Path, data_source: str = "sample", split_style: str = "full",
-                       threshold: float = 0.5, max_length: int = 256, batch_size: int = 64,
+                       threshold: float = 0.5, max_length: int | None = None, batch_size: int = 64,
                        cache_dir: str | Path | None = None) -> dict:  # fmt: skip
     """The emotion-cause context utterances by a cause detector (:func:`~empathetic_models.knowledge.causes.annotate_causes`,
     ``P(cause) >= threshold``) into ``OUTPUT_DIR/dataset`` and ``cause_stats.json`` (cause-utterance rate per split)."""
@@ -80,7 +80,7 @@ def annotate_ed_causes(cause_detector: str, output_dir: str | Path, data_source:
 
 
 def annotate_ed_mechanisms(classifiers: Mapping[str, str | None], output_dir: str | Path, data_source: str = "sample",
-                           split_style: str = "full", max_length: int = 256, batch_size: int = 64,
+                           split_style: str = "full", max_length: int | None = None, batch_size: int = 64,
                            cache_dir: str | Path | None = None) -> dict:  # fmt: skip
     """The communication mechanisms of every ED response by EPITOME-trained classifiers (``classifiers``: ``er`` /
     ``ip`` / ``ex`` → folder or hub id; at least one) into ``OUTPUT_DIR/dataset`` (:func:`~empathetic_models.knowledge.annotate_mechanisms`)

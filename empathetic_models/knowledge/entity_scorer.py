@@ -16,7 +16,7 @@ from pathlib import Path
 import datasets
 import torch
 
-from .classifier import class_probabilities, load_classifier, save_classifier
+from .classifier import class_probabilities, load_classifier, save_classifier, trained_input_length
 
 
 def linearize(triple: dict) -> str:
@@ -67,8 +67,11 @@ class EntityKnowledgeScorer:
         self.tokenizer.truncation_side = "left"  # a long history loses its oldest tokens; the fact stays whole
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, max_length: int = 256, device: str | None = None, subfolder: str = "") -> EntityKnowledgeScorer:
-        return cls(*load_classifier(path, device, subfolder), max_length)
+    def from_pretrained(cls, path: str | Path, max_length: int | None = None, device: str | None = None, subfolder: str = "") -> EntityKnowledgeScorer:
+        """A scorer folder or hub id (``subfolder``: inside a checkpoint); inputs cut to ``max_length`` tokens (default:
+        the length it was trained on)."""
+        model, tokenizer = load_classifier(path, device, subfolder)
+        return cls(model, tokenizer, max_length or trained_input_length(model))
 
     def save_pretrained(self, folder: str | Path) -> None:
         save_classifier(self.model, self.tokenizer, folder)

@@ -16,7 +16,7 @@ from pathlib import Path
 import datasets
 import torch
 
-from .classifier import class_probabilities, load_classifier
+from .classifier import class_probabilities, load_classifier, trained_input_length
 from .fingerprint import model_fingerprint
 
 MECHANISMS = {"er": "emotional-reactions", "ip": "interpretations", "ex": "explorations"}  # key → EPITOME file stem
@@ -86,8 +86,10 @@ class MechanismClassifier:
         self.model, self.tokenizer, self.mechanism, self.max_length = model.eval(), tokenizer, mechanism, max_length
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, mechanism: str, max_length: int = 256, device: str | None = None) -> MechanismClassifier:
-        return cls(*load_classifier(path, device), mechanism, max_length)
+    def from_pretrained(cls, path: str | Path, mechanism: str, max_length: int | None = None, device: str | None = None) -> MechanismClassifier:
+        """A classifier folder or hub id; inputs cut to ``max_length`` tokens (default: the length it was trained on)."""
+        model, tokenizer = load_classifier(path, device)
+        return cls(model, tokenizer, mechanism, max_length or trained_input_length(model))
 
     @property
     def name(self) -> str:
