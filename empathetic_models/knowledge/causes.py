@@ -117,7 +117,7 @@ class CauseDetector:
     @classmethod
     def from_pretrained(cls, path: str | Path, max_length: int = 256, device: str | None = None, subfolder: str = "") -> CauseDetector:
         """A detector folder or hub id; its decision threshold is the one ``cause_calibration.json`` records (written by
-        ``python -m training.calibrate_cause_detector``), else 0.5."""
+        ``python -m empathetic_models.training.calibrate_cause_detector``), else 0.5."""
         from transformers.utils import cached_file
 
         calibration = cached_file(str(path), CALIBRATION_FILE, subfolder=subfolder, _raise_exceptions_for_missing_entries=False,
