@@ -8,23 +8,23 @@ the ``empathetic-response`` pipeline task.
 
 from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
 
-from modeling.configuration_case import CaseConfig
-from modeling.configuration_case_blenderbot import CaseBlenderbotConfig
-from modeling.configuration_emocause import EmoCauseConfig
-from modeling.configuration_empathetic_transformer import EmpatheticTransformerConfig
-from modeling.configuration_imagine import ImagineConfig
-from modeling.configuration_kemp import KempConfig
-from modeling.configuration_nec import NecConfig
-from modeling.modeling_empathetic_transformer import (
+from .modeling.configuration_case import CaseConfig
+from .modeling.configuration_case_blenderbot import CaseBlenderbotConfig
+from .modeling.configuration_emocause import EmoCauseConfig
+from .modeling.configuration_empathetic_transformer import EmpatheticTransformerConfig
+from .modeling.configuration_imagine import ImagineConfig
+from .modeling.configuration_kemp import KempConfig
+from .modeling.configuration_nec import NecConfig
+from .modeling.modeling_empathetic_transformer import (
     EmpatheticTransformerForConditionalGeneration,
     EmpatheticTransformerModel,
 )
-from modeling.modeling_case import CaseForConditionalGeneration, CaseModel
-from modeling.modeling_case_blenderbot import CaseBlenderbotForConditionalGeneration
-from modeling.modeling_emocause import EmoCauseForConditionalGeneration, EmoCauseModel
-from modeling.modeling_imagine import ImagineForConditionalGeneration, ImagineModel
-from modeling.modeling_kemp import KempForConditionalGeneration, KempModel
-from modeling.modeling_nec import NecForConditionalGeneration
+from .modeling.modeling_case import CaseForConditionalGeneration, CaseModel
+from .modeling.modeling_case_blenderbot import CaseBlenderbotForConditionalGeneration
+from .modeling.modeling_emocause import EmoCauseForConditionalGeneration, EmoCauseModel
+from .modeling.modeling_imagine import ImagineForConditionalGeneration, ImagineModel
+from .modeling.modeling_kemp import KempForConditionalGeneration, KempModel
+from .modeling.modeling_nec import NecForConditionalGeneration
 
 __version__ = "0.1.0"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from hub_cards import PUBLISHED, RESULTS_DIR, template_path
+from .hub_cards import PUBLISHED, RESULTS_DIR, template_path
 
 from . import ARCHITECTURES, MODEL_TYPES
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from transformers import AutoConfig, AutoModelForSeq2SeqLM, PretrainedConfig
 
-from modeling.configuration_common import EmpatheticConfig
+from .modeling.configuration_common import EmpatheticConfig
 
 from . import MODEL_TYPES
 

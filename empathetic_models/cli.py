@@ -112,12 +112,21 @@ def _labelled_paths(items: list[str]) -> dict[str, str]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    launcher = ["accelerate", "launch", *args.accelerate_args] if args.accelerate else [sys.executable]
-    return subprocess.call([*launcher, "-m", "training.train", args.recipe, *args.overrides])
+    argv = [args.recipe, *args.overrides]
+    if args.accelerate:  # the launcher starts its own processes, each running our module by its namespaced name
+        return subprocess.call(["accelerate", "launch", *args.accelerate_args, "-m", "empathetic_models.training.train", *argv])
+    # training imports this package, never the other way at import time: imported here, when the command runs
+    from .training.train import main as train
+
+    train(argv)
+    return 0
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
-    return subprocess.call([sys.executable, "-m", "training.benchmark", *args.arguments])
+    from .training.benchmark import main as benchmark  # as in cmd_train: training is imported only when it runs
+
+    benchmark(args.arguments)
+    return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -253,22 +262,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="empathetic-models", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("train", help="train a model from a recipe (runs training.train)", description=(
-        "Run `python -m training.train RECIPE [overrides]` (or under `accelerate launch`). RECIPE is a YAML file "
-        "or a recipe name from training/recipes (e.g. sample, empathetic_transformer). "
-        "`python -m training.train --help` lists every override flag."))  # fmt: skip
+    p = sub.add_parser("train", help="train a model from a recipe (empathetic_models.training.train)", description=(
+        "Train as `python -m empathetic_models.training.train RECIPE [overrides]` does, in this process (with --accelerate: "
+        "under `accelerate launch -m empathetic_models.training.train`). RECIPE is a YAML file or a recipe name from "
+        "training/recipes (e.g. sample, empathetic_transformer). `empathetic-models train RECIPE --help` lists every "
+        "override flag."))  # fmt: skip
     p.add_argument("recipe", help="recipe YAML path or name")
     p.add_argument("overrides", nargs=argparse.REMAINDER, help="--flag value pairs overriding the recipe")
     p.add_argument("--accelerate", action="store_true", help="launch with `accelerate launch`")
     p.add_argument("--accelerate-args", nargs="*", default=[], help="arguments for accelerate launch, e.g. --num_processes 2")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("benchmark", help="measure training / generation speed and knowledge annotation (runs training.benchmark)",
+    p = sub.add_parser("benchmark", help="measure training / generation speed and knowledge annotation (empathetic_models.training.benchmark)",
                        description=(
-        "Run `python -m training.benchmark [flags]`: training examples/s, batched generation (greedy and beam) against "
+        "Run empathetic_models.training.benchmark in this process: training examples/s, batched generation (greedy and beam) against "
         "one-dialogue-at-a-time decoding, knowledge annotation time; JSON + Markdown under hub_cards/results/speed/. "
-        "`python -m training.benchmark --help` lists every flag."), add_help=False)  # fmt: skip
-    p.add_argument("arguments", nargs=argparse.REMAINDER, help="flags of training.benchmark (--help lists them)")
+        "`empathetic-models benchmark --help` lists every flag."), add_help=False)  # fmt: skip
+    p.add_argument("arguments", nargs=argparse.REMAINDER, help="flags of empathetic_models.training.benchmark (--help lists them)")
     p.set_defaults(func=cmd_benchmark)
 
     p = sub.add_parser("evaluate", help="score a checkpoint on ED, or a file of generated responses", description=(
@@ -327,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("annotate-causes", help="mark the context utterances that cause the speaker's emotion (cached)",
                        description=(
         "Score every (speaker's last utterance, context utterance) pair of ED with a cause detector trained by "
-        "python -m training.train_cause_detector; writes OUTPUT_DIR/dataset (cause_probs, cause_flags, "
+        "python -m empathetic_models.training.train_cause_detector; writes OUTPUT_DIR/dataset (cause_probs, cause_flags, "
         "cause_word_labels) and OUTPUT_DIR/cause_stats.json. Cached in --knowledge-cache-dir under a fingerprint of data and detector."))  # fmt: skip
     _option(p, "--cause-detector", required=True, help="cause detector folder or hub id (AutoModelForSequenceClassification, 2 labels)")
     _option(p, "--data-source", default="sample", help="ED source: 'sample', a folder with the CSVs, the tarball or its URL")
@@ -342,7 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("annotate-mechanisms", help="label ED responses with communication mechanisms ER / IP / EX (cached)",
                        description=(
         "Classify every ED target (the response; the context is the seeker post) with EPITOME-trained classifiers "
-        "(python -m training.train_mechanism_classifier); adds cm_<er|ip|ex> (weak or strong → 1) and the level, writes "
+        "(python -m empathetic_models.training.train_mechanism_classifier); adds cm_<er|ip|ex> (weak or strong → 1) and the level, writes "
         "OUTPUT_DIR/dataset and OUTPUT_DIR/mechanism_stats.json (share of each mechanism per split)."))  # fmt: skip
     for key, name in (("er", "Emotional Reactions"), ("ip", "Interpretations"), ("ex", "Explorations")):
         _option(p, f"--{key}-classifier", help=f"{name} classifier folder or hub id")
@@ -453,7 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["benchmark"]:  # every flag, --help included, belongs to training.benchmark
+    if argv[:1] == ["benchmark"]:  # every flag, --help included, belongs to empathetic_models.training.benchmark
         return cmd_benchmark(argparse.Namespace(arguments=argv[1:]))
     args = build_parser().parse_args(argv)
     try:

@@ -28,11 +28,11 @@ from typing import Literal
 
 import datasets
 
-from modeling.emotions import EMOTION_LABELS as EMOTIONS
-from modeling.emotions import emotion_id2label
+from .modeling.emotions import EMOTION_LABELS as EMOTIONS
+from .modeling.emotions import emotion_id2label
 
 # EMOTIONS: the 32 emotion labels in MoEL's ``emo_map`` order (MoEL, MIME, EmpDG, KEMP, CEM, CASE), defined
-# once in ``modeling.emotions`` (the model configs need them and ``modeling`` does not import this package).
+# once in ``empathetic_models.modeling.emotions`` (the model configs need them and ``modeling`` does not import this package).
 
 SplitStyle = Literal["full", "paper"]
 

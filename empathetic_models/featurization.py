@@ -132,7 +132,7 @@ class Featurizer:
 
     @classmethod
     def from_arguments(cls, tokenizer: PreTrainedTokenizerBase, config, arguments, **settings) -> Featurizer:
-        """Build from the training command line: ``arguments`` holds the resource flags (``training.train``'s
+        """Build from the training command line: ``arguments`` holds the resource flags (``empathetic_models.training.train``'s
         ``ModelArguments``), ``config`` is the model's; ``settings`` are lengths. Raises :class:`MissingResourceError`."""
         return cls(tokenizer, **settings)
 
@@ -455,7 +455,7 @@ def _cause_detector(arguments, model_type: str):
 
     path = getattr(arguments, "cause_detector", None) or (PACKAGED_DETECTOR if (PACKAGED_DETECTOR / "adapter_config.json").is_file() else None)
     if path is None:
-        raise MissingResourceError(f"{model_type} needs --cause_detector (a detector trained with python -m training.train_cause_detector); "
+        raise MissingResourceError(f"{model_type} needs --cause_detector (a detector trained with python -m empathetic_models.training.train_cause_detector); "
                                    f"the package's own ({PACKAGED_DETECTOR}) is missing from this install")  # fmt: skip
     return CauseDetector.from_pretrained(path)
 
@@ -588,7 +588,7 @@ class ImagineFeaturizer(WordContextFeaturizer):
 
         paths = {k: getattr(arguments, f"{k}_classifier", None) for k in MECHANISMS}
         if config.use_mechanisms and not all(paths.values()):
-            raise MissingResourceError("imagine needs --er_classifier, --ip_classifier and --ex_classifier (python -m training.train_mechanism_classifier)")
+            raise MissingResourceError("imagine needs --er_classifier, --ip_classifier and --ex_classifier (python -m empathetic_models.training.train_mechanism_classifier)")
         classifiers = {k: MechanismClassifier.from_pretrained(p, k) for k, p in paths.items() if p}
         return cls(tokenizer, _cause_detector(arguments, "imagine"), _commonsense(arguments, "imagine"), classifiers, **settings)
 
@@ -656,7 +656,7 @@ class ImagineFeaturizer(WordContextFeaturizer):
                 "commonsense": _load_commonsense(resources.get("commonsense"), locate)}  # fmt: skip
 
     def encode_knowledge(self, inferences: dict[str, Sequence[str]]) -> list[list[int]]:
-        from modeling.modeling_imagine import KNOWLEDGE_TYPES
+        from .modeling.modeling_imagine import KNOWLEDGE_TYPES
 
         from .knowledge.commonsense import IMAGINE_RELATION_TYPES
 
@@ -707,7 +707,7 @@ class CaseFeaturizer(KempFeaturizer):
 
     ``cs_input_ids`` (N, L): ``[CLS]`` + words of every G_CS vertex — u_0 = x_N, its sub-utterances, then up to
     ``inferences_per_relation`` (l) inferences per (u_i, relation) for xIntent, xNeed, xWant, xEffect;
-    ``cs_vertex_types`` / ``cs_owners`` as :func:`modeling.graphs.cognition_graph` reads them;
+    ``cs_vertex_types`` / ``cs_owners`` as :func:`empathetic_models.modeling.graphs.cognition_graph` reads them;
     ``reaction_ids`` (U, L): ``[CLS]`` + the xReact inferences of each u_i. Commonsense: the ``cs_*`` columns of
     :func:`~empathetic_models.knowledge.annotate_commonsense` (task ``case``), filled by ``commonsense`` (any
     :class:`~empathetic_models.knowledge.CommonsenseSource`), which is saved with the checkpoint (ATOMIC tuples /
@@ -798,7 +798,7 @@ class CaseFeaturizer(KempFeaturizer):
 
     def encode_commonsense(self, heads: Sequence[str], inferences: dict[str, Sequence[Sequence[str]]]) -> dict[str, list]:
         """G_CS vertices and reaction sequences of one dialogue; ``inferences[relation][i]`` = tails for ``heads[i]``."""
-        from modeling.graphs import COGNITION_RELATIONS, KNOWLEDGE, SUB_UTTERANCE, UTTERANCE
+        from .modeling.graphs import COGNITION_RELATIONS, KNOWLEDGE, SUB_UTTERANCE, UTTERANCE
 
         l = self.inferences_per_relation  # noqa: E741  (the paper's name)
         ids = [self._vertex(h) for h in heads]

@@ -39,7 +39,7 @@ from .knowledge.entity_scorer import linearize
 NEC_FILE = "nec_featurizer.json"  # NEC's settings before featurizer_config.json
 RELEVANCE_PROMPT = "The following knowledge facts are highly relevant to the left query:"  # P_r of eq. 3
 logger = logging.getLogger(__name__)
-DIFF_EMOTION, HIGH_FREQUENCY = 0, 3  # indices into modeling.configuration_nec.NEGATIVE_SOURCES
+DIFF_EMOTION, HIGH_FREQUENCY = 0, 3  # indices into empathetic_models.modeling.configuration_nec.NEGATIVE_SOURCES
 
 
 def _pad(rows: list[list[int]], width: int, value: int) -> list[list[int]]:

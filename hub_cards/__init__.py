@@ -1,5 +1,6 @@
 """Model-card templates (``templates/<model_type>.md``) and the measured results they are filled from
-(``results/<model_type>/*.json``, each naming the command, commit, hardware and data that produced it).
+(``results/<model_type>/*.json``, each naming the command, commit, hardware and data that produced it);
+installed as ``empathetic_models.hub_cards``.
 
 ``published.json`` holds the papers' reported rows that cards and the README print beside ours; it is
 kept outside ``results/``, which holds only our measurements.

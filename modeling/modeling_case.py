@@ -178,7 +178,7 @@ class CaseEncoder(WordEmbedder):
         emotion_intensity: torch.FloatTensor | None = None,  # (B, S) ω
         cs_input_ids: torch.LongTensor | None = None,  # (B, N, L) [CLS] + words of every G_CS vertex
         cs_attention_mask: torch.Tensor | None = None,  # (B, N, L)
-        cs_vertex_types: torch.LongTensor | None = None,  # (B, N) see modeling.graphs.cognition_graph
+        cs_vertex_types: torch.LongTensor | None = None,  # (B, N) see graphs.cognition_graph
         cs_owners: torch.LongTensor | None = None,  # (B, N)
         reaction_ids: torch.LongTensor | None = None,  # (B, U, L_r) [CLS] + the xReact inferences of u_i
         reaction_attention_mask: torch.Tensor | None = None,  # (B, U, L_r)
@@ -318,7 +318,7 @@ class CaseObjectives:
     ``encode``, the decoder's log-probabilities and cache from ``response_log_probs(decoder_input_ids, encoder_outputs,
     cache, use_cache)``, and calls :meth:`init_objectives` in its ``__init__``.
 
-    ``bow_pretraining = True`` (set by :class:`training.callbacks.PretrainingPhaseCallback`) trains L_BOW alone, the
+    ``bow_pretraining = True`` (set by :class:`empathetic_models.training.callbacks.PretrainingPhaseCallback`) trains L_BOW alone, the
     paper's first phase. ``token_frequency`` counts the tokens the model predicted in training (CEM's diversity
     weights; summed over processes, saved with the weights)."""
 

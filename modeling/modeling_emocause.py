@@ -223,7 +223,7 @@ class EmoCauseForConditionalGeneration(EmoCausePreTrainedModel, EmpatheticForCon
 
     def __init__(self, config: EmoCauseConfig):
         super().__init__(config)
-        self.reasoner_pretraining = False  # runtime phase flag (training.callbacks sets it), not configuration
+        self.reasoner_pretraining = False  # runtime phase flag (empathetic_models.training.callbacks sets it), not configuration
         self.post_init()
         self.generation_config.update(max_new_tokens=30, do_sample=True, top_k=3)  # top-k (k = 3) sampling
 

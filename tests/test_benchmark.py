@@ -9,7 +9,7 @@ import pytest
 from conftest import make_tiny_model
 from empathetic_models.featurization import featurizer_for
 from empathetic_models.inference import generate_responses
-from training.benchmark import decode_one_at_a_time, main
+from empathetic_models.training.benchmark import decode_one_at_a_time, main
 
 DIALOGUES = [["I passed my driving test!"], ["My cat is sick.", "Oh no, what happened?", "He stopped eating."], ["I am bored."]]
 

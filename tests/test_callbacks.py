@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 from transformers import TrainerControl, TrainerState
 
-from training.callbacks import PretrainingPhaseCallback
+from empathetic_models.training.callbacks import PretrainingPhaseCallback
 
 
 def test_pretraining_phase_sets_the_flag_and_keeps_evaluation_out_of_the_phase():

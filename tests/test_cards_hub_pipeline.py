@@ -23,7 +23,7 @@ from empathetic_models.data import DataError
 from empathetic_models.featurization import featurizer_for
 from empathetic_models.hub import IGNORE_PATTERNS, push_checkpoint
 from empathetic_models.inference import generate_responses
-from hub_cards import RESULTS_DIR, TEMPLATES_DIR, template_path
+from empathetic_models.hub_cards import RESULTS_DIR, TEMPLATES_DIR, template_path
 
 MODEL_TYPE = "empathetic_transformer"
 MEASURED = {"ppl": 41.5, "bleu_1": 17.25, "bleu_4": 2.5, "dist_1": 0.61, "dist_2": 2.75, "emotion_accuracy": 31.4}
@@ -31,7 +31,7 @@ RESULTS = {
     "model_type": MODEL_TYPE, "model_name_or_path": "checkpoints/ed", "dataset": "empathetic_dialogues",
     "split_style": "paper", "split": "test", "num_examples": 5255, "data_source": "ed",
     "decoding": {"strategy": "greedy", "max_new_tokens": 30, "num_beams": 1}, "metric_version": "1",
-    "metrics": MEASURED, "command": "python -m training.train empathetic_transformer --seed 7",
+    "metrics": MEASURED, "command": "python -m empathetic_models.training.train empathetic_transformer --seed 7",
     "commit": "0123abcd", "hardware": "1x test CPU", "train_wall_clock_s": 7200, "generate_wall_clock_s": 95.5,
 }  # fmt: skip
 

@@ -18,7 +18,7 @@ from empathetic_models.knowledge.commonsense import ATOMIC_FILE
 from empathetic_models.inference import generate_responses, load_checkpoint
 from empathetic_models.knowledge import KNOWLEDGE_FILE, AtomicRetriever, ConceptIndex, ConceptRetriever, Edge, SentenceEncoder, VADLexicon
 from empathetic_models.knowledge.retrieval import RetrievalConfig
-from modeling.graphs import (
+from empathetic_models.modeling.graphs import (
     GLOBAL,
     KNOWLEDGE,
     SELF_LOOP,
@@ -29,7 +29,7 @@ from modeling.graphs import (
     cognition_graph,
     emotional_context_graph,
 )
-from modeling.modeling_case import knowledge_kl
+from empathetic_models.modeling.modeling_case import knowledge_kl
 from remote_code import generate_without_the_package
 
 REPO = Path(__file__).resolve().parents[1]
@@ -213,7 +213,7 @@ def _terms(outputs) -> dict[str, float]:
 
 
 def test_face_weights_by_hand():
-    from modeling.layers import face_weights
+    from empathetic_models.modeling.layers import face_weights
 
     weights = face_weights(torch.tensor([6.0, 3.0, 1.0, 0.0]))
     assert torch.allclose(weights, torch.tensor([0, 6 / 7, 10 / 7, 12 / 7]))
@@ -322,7 +322,7 @@ def test_trust_remote_code_loads_case_without_the_package(checkpoint, featurizer
 
 @pytest.mark.skipif(not (CN4.is_file() and NRC_VAD.is_file()), reason="shared ConceptNet / NRC-VAD absent")
 def test_case_trains_bow_phase_first_and_saves_complete_checkpoints(tmp_path, tiny_cause_encoder):
-    from training.train import main
+    from empathetic_models.training.train import main
 
     atomic = tmp_path / "atomic.tsv"
     atomic.write_text("".join(f"{h}\t{r}\t{t}\n" for h, r, t in TRIPLES))

@@ -26,9 +26,9 @@ from empathetic_models.featurization import FEATURIZER_CONFIG, CaseBlenderbotFea
 from empathetic_models.inference import generate_responses, load_checkpoint
 from empathetic_models.knowledge import KNOWLEDGE_FILE, AtomicRetriever, ConceptIndex, ConceptRetriever, Edge, SentenceEncoder, VADLexicon
 from empathetic_models.knowledge.retrieval import RetrievalConfig
-from modeling.configuration_case_blenderbot import CaseBlenderbotConfig
-from modeling.graphs import CONCEPT_STATE
-from modeling.modeling_case_blenderbot import CaseBlenderbotForConditionalGeneration
+from empathetic_models.modeling.configuration_case_blenderbot import CaseBlenderbotConfig
+from empathetic_models.modeling.graphs import CONCEPT_STATE
+from empathetic_models.modeling.modeling_case_blenderbot import CaseBlenderbotForConditionalGeneration
 from remote_code import generate_without_the_package
 
 SPECIAL = ["__null__", "__start__", "__end__", "__unk__"]  # BlenderBot-small's pad, bos, eos, unk (ids 0-3)
@@ -233,7 +233,7 @@ def test_trust_remote_code_loads_case_blenderbot_without_the_package(checkpoint,
 @pytest.mark.skipif(not (CN4.is_file() and NRC_VAD.is_file()), reason="shared ConceptNet / NRC-VAD absent")
 @pytest.mark.parametrize("backbone_flag", ["--model_name_or_path", "--warm_start_encoder"])
 def test_case_blenderbot_trains_from_a_backbone_and_saves_complete_checkpoints(tmp_path, blenderbot, tiny_cause_encoder, backbone_flag):
-    from training.train import main
+    from empathetic_models.training.train import main
 
     atomic = tmp_path / "atomic.tsv"
     atomic.write_text("".join(f"{h}\t{r}\t{t}\n" for h, r, t in TRIPLES))
@@ -259,7 +259,7 @@ def test_case_blenderbot_trains_from_a_backbone_and_saves_complete_checkpoints(t
 
 
 def test_recipe_names_the_paper_backbone_and_takes_the_offline_one():
-    from training.train import parse_args
+    from empathetic_models.training.train import parse_args
 
     model_args, _, _, training_args = parse_args(["case_blenderbot", "--output_dir", "x"])
     assert (model_args.model_type, model_args.model_name_or_path) == ("case_blenderbot", "facebook/blenderbot_small-90M")

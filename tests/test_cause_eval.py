@@ -100,7 +100,7 @@ def test_same_flags_as_annotate_causes_with_a_real_detector(tiny_cause_encoder, 
 
 
 def test_command_writes_results_with_provenance(tiny_cause_encoder, tmp_path, capsys):
-    from training.evaluate_cause_detector import build_parser, main
+    from empathetic_models.training.evaluate_cause_detector import build_parser, main
 
     assert "--detector" in build_parser().format_help()
     out = tmp_path / "results" / "results.json"
@@ -146,7 +146,7 @@ def test_calibration_command_writes_the_threshold_the_detector_and_featurizer_us
     import shutil
 
     from empathetic_models.featurization import CauseLabelFeaturizer
-    from training.calibrate_cause_detector import main
+    from empathetic_models.training.calibrate_cause_detector import main
 
     detector_dir = tmp_path / "detector"
     shutil.copytree(tiny_cause_encoder, detector_dir)

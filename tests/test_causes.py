@@ -99,7 +99,7 @@ def test_detector_rejects_a_model_without_two_labels(tiny_cause_encoder):
 
 @needs_reccon
 def test_training_script_trains_saves_and_reports_f1(tiny_cause_encoder, tmp_path):
-    from training.train_cause_detector import main
+    from empathetic_models.training.train_cause_detector import main
 
     out = tmp_path / "detector"
     results = main([
@@ -140,7 +140,7 @@ def test_lora_detector_saves_an_adapter_and_reloads_the_same_probabilities(tiny_
     subfolder, and scores as the trained model does."""
     import shutil
 
-    from training.train_cause_detector import main
+    from empathetic_models.training.train_cause_detector import main
 
     out = tmp_path / "detector"
     results = main([

@@ -11,7 +11,7 @@ import pytest
 
 from empathetic_models.cli import RENAMED_FLAGS, build_parser, main
 
-# every subcommand but benchmark, whose flags (--help included) belong to training.benchmark
+# every subcommand but benchmark, whose flags (--help included) belong to empathetic_models.training.benchmark
 SUBCOMMANDS = ("train", "evaluate", "generate", "chat", "annotate-concepts", "annotate-causes", "annotate-mechanisms", "knowledge",
                "knowledge annotate", "knowledge compare", "leaderboard", "card", "publish", "curves", "push")  # fmt: skip
 

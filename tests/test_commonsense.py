@@ -215,7 +215,7 @@ def test_system_eval_queries_and_released_generations_line_up():
 
 
 def test_train_comet_saves_a_loadable_generator_and_scores_it(tiny_bart, tmp_path):
-    from training.train_comet import main
+    from empathetic_models.training.train_comet import main
 
     atomic = tmp_path / "train.tsv"
     atomic.write_text("".join(f"{h}\t{r}\t{t}\n" for h, r, t in TRIPLES * 3))
@@ -266,7 +266,7 @@ def test_cli_knowledge_annotate_and_compare(tiny_cause_encoder, tmp_path, capsys
 
 
 def test_train_comet_from_a_random_config_with_a_given_tokenizer(tiny_cause_encoder, tmp_path):
-    from training.train_comet import main
+    from empathetic_models.training.train_comet import main
 
     atomic = tmp_path / "train.tsv"
     atomic.write_text("".join(f"{h}\t{r}\t{t}\n" for h, r, t in TRIPLES * 2))

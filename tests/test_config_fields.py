@@ -23,7 +23,7 @@ from transformers import BartConfig, BlenderbotSmallConfig, GenerationConfig, Pr
 import empathetic_models
 from empathetic_models import featurization, subword_featurization
 from empathetic_models.featurization import featurizer_class
-from modeling.configuration_empathetic_transformer import EmpatheticTransformerConfig
+from empathetic_models.modeling.configuration_empathetic_transformer import EmpatheticTransformerConfig
 
 V = 40  # vocabulary of the tiny word-level models and backbones
 TINY = dict(vocab_size=V, d_model=16, attention_dim=8, ffn_dim=16, num_heads=2, max_position_embeddings=64)
@@ -172,7 +172,7 @@ def build_featurizer(model_type: str, config, patch: pytest.MonkeyPatch) -> None
     """``from_arguments`` of the model's featurizer with every resource stubbed: what it reads of ``config``."""
     from empathetic_models.knowledge.mechanisms import MechanismClassifier
     from empathetic_models.knowledge.sentence_encoder import SentenceEncoder
-    from training.train import ModelArguments
+    from empathetic_models.training.train import ModelArguments
 
     stub = lambda *args, **kwargs: None  # noqa: E731
     for module, name in ((featurization, "_commonsense"), (featurization, "_cause_detector"), (subword_featurization, "_commonsense")):

@@ -12,8 +12,8 @@ from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
 
 from conftest import TINY_CONFIG
 from empathetic_models.featurization import CauseLabelFeaturizer, featurizer_for
-from modeling.layers import explicit_attention
-from modeling.modeling_emocause import EmoCauseForConditionalGeneration, EmoCauseModel
+from empathetic_models.modeling.layers import explicit_attention
+from empathetic_models.modeling.modeling_emocause import EmoCauseForConditionalGeneration, EmoCauseModel
 from remote_code import generate_without_the_package
 
 TINY = {**TINY_CONFIG, "encoder_layers": 2, "decoder_layers": 2, "reasoner_ffn_dim": 16}
@@ -162,7 +162,7 @@ def test_save_load_and_trust_remote_code(featurizer, word_tokenizer, tmp_path):
 
 
 def test_training_annotates_causes_and_pretrains_the_reasoner_first(tiny_cause_encoder, tmp_path):
-    from training.train import main
+    from empathetic_models.training.train import main
 
     out = tmp_path / "run"
     info = main([

@@ -17,7 +17,7 @@ import empathetic_models.pipelines  # noqa: F401  (registers the "empathetic-res
 from empathetic_models.cards import write_card
 from empathetic_models.checkpoints import CheckpointError
 from empathetic_models.hub import push_checkpoint
-from training.train import main as train_main
+from empathetic_models.training.train import main as train_main
 
 TINY = ["--model_config", '{"d_model": 32, "attention_dim": 8, "ffn_dim": 16}', "--report_to", "none"]
 
@@ -118,7 +118,7 @@ def test_resuming_skips_a_checkpoint_with_truncated_weights_and_says_it_resumed_
     assert info["resumed_from"] == {"checkpoint": str(out / "checkpoint-1"), "step": 1} and info["global_step"] == 3
     assert json.loads((out / "run_info.json").read_text())["resumed_from"]["step"] == 1
     assert _hashes(out / "checkpoint-1") == kept  # the checkpoint it resumed from is untouched
-    from training.trainer import last_complete_checkpoint
+    from empathetic_models.training.trainer import last_complete_checkpoint
 
     assert last_complete_checkpoint(out) == str(out / "checkpoint-3")  # checkpoint-2 was saved again, whole
 

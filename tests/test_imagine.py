@@ -238,7 +238,7 @@ def test_imagine_trains_with_its_three_kinds_of_knowledge(tmp_path, tiny_cause_e
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
 
     from empathetic_models.inference import generate_responses, load_checkpoint
-    from training.train import main
+    from empathetic_models.training.train import main
 
     classifier = tmp_path / "cm"  # a tiny 3-level classifier stands in for each EPITOME-trained one
     BertTokenizer.from_pretrained(tiny_cause_encoder).save_pretrained(classifier)

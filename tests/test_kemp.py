@@ -25,7 +25,7 @@ from empathetic_models.knowledge import (
     VADLexicon,
 )
 from empathetic_models.text import word_tokenize
-from modeling.modeling_kemp import (
+from empathetic_models.modeling.modeling_kemp import (
     KempForConditionalGeneration,
     KempModel,
     emotional_context_graph,
@@ -301,7 +301,7 @@ CN4, NRC_VAD = SHARED / "conceptnet" / "conceptnet4_en.tsv.gz", SHARED / "nrc_va
 
 
 def test_kemp_recipe_requires_its_knowledge_resources(tmp_path):
-    from training.train import main
+    from empathetic_models.training.train import main
 
     with pytest.raises(SystemExit, match="--conceptnet"):
         main(["kemp", "--data_source", "sample", "--output_dir", str(tmp_path), "--conceptnet", "", "--vad_lexicon", ""])
@@ -309,7 +309,7 @@ def test_kemp_recipe_requires_its_knowledge_resources(tmp_path):
 
 @pytest.mark.skipif(not (CN4.is_file() and NRC_VAD.is_file()), reason="shared ConceptNet / NRC-VAD absent")
 def test_kemp_trains_with_real_knowledge_and_every_checkpoint_is_complete(tmp_path):
-    from training.train import main
+    from empathetic_models.training.train import main
 
     out = tmp_path / "kemp"
     info = main([
@@ -355,7 +355,7 @@ def test_glove_initialisation_reaches_encoder_decoder_and_output_layer(word_toke
 
 
 def test_one_at_a_time_reference_decoder_agrees_with_batched_greedy(featurizer, word_tokenizer):
-    from training.benchmark import decode_one_at_a_time
+    from empathetic_models.training.benchmark import decode_one_at_a_time
 
     model = make_kemp(word_tokenizer)
     batched, _ = generate_responses(model, featurizer, DIALOGUES, batch_size=3, progress=False, max_new_tokens=8)

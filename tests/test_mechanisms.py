@@ -56,7 +56,7 @@ def test_scores_by_hand():
 
 
 def test_trained_classifier_labels_ed_with_cached_binary_mechanisms(tmp_path, tiny_cause_encoder):
-    from training.train_mechanism_classifier import main
+    from empathetic_models.training.train_mechanism_classifier import main
 
     rows = [("my dog died yesterday", "i am so sorry , that is awful", 2), ("i failed my exam", "what happened ?", 0)] * 12
     out = tmp_path / "er"
@@ -78,7 +78,7 @@ def test_trained_classifier_labels_ed_with_cached_binary_mechanisms(tmp_path, ti
 
 def test_cli_annotate_mechanisms_reports_shares(tmp_path, tiny_cause_encoder, capsys):
     from empathetic_models.cli import main as cli
-    from training.train_mechanism_classifier import main
+    from empathetic_models.training.train_mechanism_classifier import main
 
     rows = [("my dog died", "so sorry", 2), ("i passed", "how ?", 0)] * 10
     main(["--mechanism", "ip", "--encoder", str(tiny_cause_encoder), "--epitome_dir", str(_write_epitome(tmp_path / "e", rows)),

@@ -22,9 +22,9 @@ from empathetic_models.data import DataError
 from empathetic_models.evaluation import perplexity
 from empathetic_models.featurization import WordContextFeaturizer
 from empathetic_models.inference import generate_responses, load_checkpoint, score_references
-from modeling.configuration_empathetic_transformer import EmpatheticTransformerConfig
-from modeling.emotions import EMOTION_LABELS
-from modeling.modeling_empathetic_transformer import (
+from empathetic_models.modeling.configuration_empathetic_transformer import EmpatheticTransformerConfig
+from empathetic_models.modeling.emotions import EMOTION_LABELS
+from empathetic_models.modeling.modeling_empathetic_transformer import (
     EmpatheticTransformerForConditionalGeneration,
     EmpatheticTransformerModel,
 )

@@ -11,8 +11,8 @@ import torch.nn.functional as F
 from transformers import AutoModelForSeq2SeqLM, BartConfig, BartForConditionalGeneration
 
 import empathetic_models  # noqa: F401  (registers nec)
-from modeling.configuration_nec import NecConfig
-from modeling.modeling_nec import NecForConditionalGeneration, bleu2, candidate_ranks, contrastive_loss
+from empathetic_models.modeling.configuration_nec import NecConfig
+from empathetic_models.modeling.modeling_nec import NecForConditionalGeneration, bleu2, candidate_ranks, contrastive_loss
 from remote_code import generate_without_the_package
 
 PAD, EOS = 1, 2
@@ -281,14 +281,14 @@ def test_nec_trains_and_responds_from_featurized_dialogues(tiny_bart, nec_featur
     assert reloaded.high_frequency == nec_featurizer.high_frequency and reloaded.entity_triples == 3
 
 
-# --- training through training.train: the NLL phase, then the contrastive phase from its checkpoint --------
+# --- training through empathetic_models.training.train: the NLL phase, then the contrastive phase from its checkpoint --------
 
 from test_case import CN4, TRIPLES  # noqa: E402
 
 
 @pytest.mark.skipif(not CN4.is_file(), reason="shared ConceptNet absent")
 def test_nec_trains_in_two_phases_and_saves_complete_checkpoints(tiny_bart, tiny_cause_encoder, tmp_path):
-    from training.train import main
+    from empathetic_models.training.train import main
 
     atomic = tmp_path / "atomic.tsv"
     atomic.write_text("".join(f"{h}\t{r}\t{t}\n" for h, r, t in TRIPLES))
@@ -352,7 +352,7 @@ def test_trained_entity_scorer_picks_k_e_and_travels_with_the_featurizer(nec_fea
 
     from empathetic_models.featurization import featurizer_for
     from empathetic_models.knowledge import EntityKnowledgeScorer
-    from training.train_entity_scorer import main
+    from empathetic_models.training.train_entity_scorer import main
 
     data = annotated[0]
     folder = tmp_path / "annotated"

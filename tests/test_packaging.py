@@ -1,7 +1,9 @@
-"""The wheel: every data folder packaged as data, no setuptools 'would be ignored' warnings, no analysis code in results."""
+"""The wheel: everything under empathetic_models (the repository's modeling/, training/ and hub_cards/ mapped into it),
+every data folder packaged as data, no setuptools 'would be ignored' warnings, no analysis code in results."""
 
 from __future__ import annotations
 
+import configparser
 import shutil
 import subprocess
 import sys
@@ -21,8 +23,29 @@ def test_wheel_packages_the_data_folders_without_setuptools_warnings(tmp_path):
     assert "would be ignored" not in log and "is absent from the `packages` configuration" not in log
     (wheel,) = (tmp_path / "dist").glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for expected in ("training/recipes/kemp.yaml", "training/accelerate_configs/single_gpu.yaml", "hub_cards/templates/kemp.md",
-                     "empathetic_models/evaluation/metrics/ed_bleu/ed_bleu.py", "modeling/modeling_kemp.py"):  # fmt: skip
-        assert expected in names, expected
-    assert not any(name.startswith("hub_cards/results/") and name.endswith(".py") for name in names)  # results hold data only
-    assert not any(name.startswith("tests/") for name in names)
+    for expected in ("modeling/modeling_kemp.py", "modeling/layers.py", "training/train.py", "training/analysis/knowledge_use.py",
+                     "training/recipes/kemp.yaml", "training/accelerate_configs/single_gpu.yaml", "hub_cards/__init__.py",
+                     "hub_cards/published.json", "hub_cards/templates/kemp.md", "hub_cards/results/kemp/kemp_ed_paper_split_cpu_protocol.json",
+                     "evaluation/metrics/ed_bleu/ed_bleu.py", "resources/stopwords_en.txt", "resources/ed_sample/train.csv.gz",
+                     "resources/cause_detector_minilm_lora/adapter_model.safetensors"):  # fmt: skip
+        assert f"empathetic_models/{expected}" in names, expected
+    # one top-level package: nothing else (a user's own modeling.py or training/ cannot be shadowed by ours, nor ours by it)
+    assert {name.split("/")[0] for name in names} == {"empathetic_models", "empathetic_models-0.1.0.dist-info"}
+    assert zipfile.ZipFile(wheel).read("empathetic_models-0.1.0.dist-info/top_level.txt").decode().split() == ["empathetic_models"]
+    assert not any(name.startswith("empathetic_models/hub_cards/results/") and name.endswith(".py") for name in names)  # data only
+
+
+def test_every_folder_of_the_package_is_listed_in_setup_cfg():
+    """setup.cfg lists the packages (package_dir maps modeling/, training/, hub_cards/ under empathetic_models): a new
+    folder must be added there, or its files are not shipped as a package (the wheel test sees setuptools' warning)."""
+    options = configparser.ConfigParser()
+    options.read(REPO / "setup.cfg")
+    packages = set(options["options"]["packages"].split())
+    mapped = dict(line.replace(" ", "").split("=") for line in options["options"]["package_dir"].strip().splitlines())
+    roots = {"empathetic_models": "empathetic_models", **{folder: package for package, folder in mapped.items()}}
+    assert set(roots) == {"empathetic_models", "modeling", "training", "hub_cards"}
+    folders = {path.parent.relative_to(REPO) for root in roots for path in (REPO / root).rglob("*")
+               if path.is_file() and "__pycache__" not in path.parts}  # fmt: skip
+    # each folder holding files, and the folders between it and its root
+    expected = {".".join([roots[folder.parts[0]], *folder.parts[1:n]]) for folder in folders for n in range(1, len(folder.parts) + 1)}
+    assert expected == packages, f"not listed: {sorted(expected - packages)}; listed but absent: {sorted(packages - expected)}"

@@ -12,7 +12,7 @@ RESULTS = {
     "model_type": "empathetic_transformer", "dataset": "empathetic_dialogues", "split_style": "paper", "split": "test",
     "num_examples": 5255, "data_source": "ed", "decoding": {"strategy": "greedy", "max_new_tokens": 30},
     "metrics": {"ppl": 37.1234, "bleu_1": 18.5, "dist_1": 0.45, "dist_2": 2.01, "emotion_accuracy": 34.2},
-    "command": "python -m training.train empathetic_transformer", "commit": "abc123", "hardware": "test rig",
+    "command": "python -m empathetic_models.training.train empathetic_transformer", "commit": "abc123", "hardware": "test rig",
 }  # fmt: skip
 
 

@@ -14,7 +14,7 @@ import torch
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
 import empathetic_models  # noqa: F401  (registers the architectures)
-from training.train import main, recipe_argv
+from empathetic_models.training.train import main, recipe_argv
 
 TINY = ["--model_config", '{"d_model": 32, "attention_dim": 8, "ffn_dim": 16}', "--report_to", "none"]
 REPO = Path(__file__).resolve().parents[1]
@@ -103,7 +103,7 @@ def test_interrupted_training_resumes_from_the_last_checkpoint(tmp_path, caplog)
              "--evaluate_test", "false", "--logging_steps", "1"]  # fmt: skip
     _train(out, "--max_steps", "3", *flags)
     first_vocab = AutoTokenizer.from_pretrained(out).get_vocab()
-    with caplog.at_level(logging.INFO, logger="training.train"):
+    with caplog.at_level(logging.INFO, logger="empathetic_models.training.train"):
         info = _train(out, "--max_steps", "6", *flags)
     assert "resuming from" in caplog.text and "checkpoint-3" in caplog.text
     assert info["global_step"] == 6
@@ -115,12 +115,12 @@ def test_interrupted_training_resumes_from_the_last_checkpoint(tmp_path, caplog)
     assert fresh["global_step"] == 2
 
 
-# Runs training.train under a process launcher and writes the input_ids of every batch this rank trained on
+# Runs empathetic_models.training.train under a process launcher and writes the input_ids of every batch this rank trained on
 # to batches_rank<N>.json: the real trainer, observed (not replaced) so the test can compare what each rank saw.
 RECORDING_DRIVER = """
 import json, os, sys
-from training import train
-from training.trainer import EmpatheticTrainer
+from empathetic_models.training import train
+from empathetic_models.training.trainer import EmpatheticTrainer
 
 seen, step = [], EmpatheticTrainer.training_step
 def training_step(self, model, inputs, *args, **kwargs):
@@ -197,8 +197,8 @@ def test_eval_ppl_is_exp_of_the_token_mean_response_nll_alone(tmp_path, sample_e
     from transformers import Seq2SeqTrainingArguments
 
     from empathetic_models.featurization import featurizer_for
-    from training.collators import EmpatheticDataCollator
-    from training.trainer import EmpatheticTrainer
+    from empathetic_models.training.collators import EmpatheticDataCollator
+    from empathetic_models.training.trainer import EmpatheticTrainer
 
     model = make_tiny_model(word_tokenizer, **overrides)
     featurizer = featurizer_for("empathetic_transformer", word_tokenizer)
@@ -242,7 +242,7 @@ def _folder_hashes(folder: Path) -> dict[str, str]:
 
 
 def test_a_save_cut_by_a_full_disk_leaves_no_partial_checkpoint_and_the_run_resumes(tmp_path, monkeypatch, caplog):
-    from training.trainer import missing_checkpoint_files, whole_run_train_loss
+    from empathetic_models.training.trainer import missing_checkpoint_files
 
     out = tmp_path / "run"
     real_save = torch.save
@@ -283,10 +283,10 @@ def test_a_run_killed_with_sigkill_leaves_only_complete_checkpoints_and_resumes(
     import signal
     import time
 
-    from training.trainer import missing_checkpoint_files
+    from empathetic_models.training.trainer import missing_checkpoint_files
 
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "training.train", "sample", "--output_dir", str(out), *TINY, "--max_steps", "400",
+    command = [sys.executable, "-m", "empathetic_models.training.train", "sample", "--output_dir", str(out), *TINY, "--max_steps", "400",
                *SAVE_FLAGS, "--save_steps", "2", "--save_total_limit", "3", "--use_cpu", "true"]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -1,6 +1,6 @@
 """Measure training and generation speed of a model on EmpatheticDialogues, and its knowledge annotation.
 
-    python -m training.benchmark --model kemp --data_source DIR --conceptnet CN --vad_lexicon VAD
+    python -m empathetic_models.training.benchmark --model kemp --data_source DIR --conceptnet CN --vad_lexicon VAD
     empathetic-models benchmark --model checkpoints/kemp_cpu --data_source DIR
 
 ``--model`` is a ``model_type`` (a fresh model with its recipe's sizes and a vocabulary built on train, built from
@@ -38,9 +38,9 @@ import empathetic_models
 from empathetic_models.data import load_empathetic_dialogues
 from empathetic_models.inference import generate_responses, load_checkpoint, perceived_emotions
 from empathetic_models.provenance import provenance
-from training.train import RECIPES_DIR, DataArguments, ModelArguments, build_featurizer, build_model, build_tokenizer
+from empathetic_models.training.train import RECIPES_DIR, DataArguments, ModelArguments, build_featurizer, build_model, build_tokenizer
 
-logger = logging.getLogger("training.benchmark")
+logger = logging.getLogger("empathetic_models.training.benchmark")
 
 
 @dataclass
@@ -308,7 +308,7 @@ def main(argv: list[str] | None = None) -> dict:
     # a fresh model takes the training script's model arguments (--conceptnet, --vad_lexicon, --atomic, --warm_start_encoder, …)
     args, model_args = HfArgumentParser((BenchmarkArguments, ModelArguments), description=__doc__).parse_args_into_dataclasses(
         args=sys.argv[1:] if argv is None else argv)
-    run_provenance = provenance("python -m training.benchmark" if argv is None else None)
+    run_provenance = provenance()
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     set_seed(args.seed)
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))

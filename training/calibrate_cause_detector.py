@@ -1,6 +1,6 @@
 """Choose an emotion-cause detector's decision threshold on RECCON validation and check it on ED (issue 21).
 
-    python -m training.calibrate_cause_detector --detector PATH --reccon_dir DIR --data_source ED_DIR \\
+    python -m empathetic_models.training.calibrate_cause_detector --detector PATH --reccon_dir DIR --data_source ED_DIR \\
         --output hub_cards/knowledge/cause_calibration.json [--write_calibration]
 
 The threshold is the one of 0.05, 0.10, …, 0.95 with the best macro F1 on RECCON's validation pairs. The JSON holds
@@ -21,11 +21,11 @@ from empathetic_models.data import load_empathetic_dialogues
 from empathetic_models.knowledge.cause_eval import calibrate_threshold, causal_fraction, evaluate_detector_on_ed_set
 from empathetic_models.knowledge.causes import CALIBRATION_FILE, CauseDetector, cause_f1, load_reccon
 from empathetic_models.provenance import provenance
-from training.evaluate_cause_detector import GAO_ET_AL_ACCURACY
+from empathetic_models.training.evaluate_cause_detector import GAO_ET_AL_ACCURACY
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m training.calibrate_cause_detector", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m empathetic_models.training.calibrate_cause_detector", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--detector", required=True, help="cause detector folder (train_cause_detector output)")
     parser.add_argument("--reccon_dir", required=True, help="folder with RECCON's dailydialog_{valid,test}.json")
@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> dict:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    run_provenance = provenance("python -m training.calibrate_cause_detector" if argv is None else None)
+    run_provenance = provenance()
     detector = CauseDetector.from_pretrained(args.detector, max_length=args.max_length, device=args.device)
     reccon = load_reccon(args.reccon_dir, splits=("valid", "test"))
 

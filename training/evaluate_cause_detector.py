@@ -1,6 +1,6 @@
 """Score an emotion-cause detector on the hand-labelled ED cause evaluation set (Gao et al. 2021 §4.1 report 89 %).
 
-    python -m training.evaluate_cause_detector --detector PATH \\
+    python -m empathetic_models.training.evaluate_cause_detector --detector PATH \\
         --labels hub_cards/knowledge/ed_cause_eval/labels.jsonl --output hub_cards/knowledge/ed_cause_eval/results.json
 
 The detector (a folder or hub id saved by ``CauseDetector.save_pretrained`` / ``train_cause_detector``) flags each
@@ -24,7 +24,7 @@ GAO_ET_AL_ACCURACY = 0.89
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m training.evaluate_cause_detector", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m empathetic_models.training.evaluate_cause_detector", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--detector", required=True, help="cause detector folder or hub id (two-label sequence classifier)")
     parser.add_argument("--labels", default="hub_cards/knowledge/ed_cause_eval/labels.jsonl", help="hand-labelled labels.jsonl")
@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> dict:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    run_provenance = provenance("python -m training.evaluate_cause_detector" if argv is None else None)
+    run_provenance = provenance()
     detector = CauseDetector.from_pretrained(args.detector, max_length=args.max_length, device=args.device)
     scores = evaluate_detector_on_ed_set(detector, args.labels, args.threshold, args.batch_size)
     results = {

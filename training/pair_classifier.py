@@ -14,7 +14,7 @@ import datasets
 from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, PreTrainedModel, PreTrainedTokenizerBase, Trainer, TrainingArguments
 
 from empathetic_models.knowledge.classifier import INPUT_LENGTH_FIELD, lora_classifier, save_classifier
-from training.trainer import train_from_last_checkpoint
+from empathetic_models.training.trainer import train_from_last_checkpoint
 
 logger = logging.getLogger(__name__)
 

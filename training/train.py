@@ -1,7 +1,8 @@
 """Train an empathetic-models architecture on EmpatheticDialogues, then evaluate it on test and write its card.
 
-    python -m training.train RECIPE.yaml [--flag value ...]
-    accelerate launch -m training.train RECIPE.yaml [--flag value ...]
+    python -m empathetic_models.training.train RECIPE.yaml [--flag value ...]
+    empathetic-models train RECIPE.yaml [--flag value ...]          (the same, in the CLI's process)
+    accelerate launch -m empathetic_models.training.train RECIPE.yaml [--flag value ...]
 
 RECIPE is a YAML file or the name of one in ``training/recipes/`` (e.g. ``sample``); flags given after it
 override the recipe. Every flag of the three argument groups below and of ``Seq2SeqTrainingArguments`` is
@@ -43,11 +44,11 @@ from empathetic_models.featurization import Featurizer, MissingResourceError, fe
 from empathetic_models.inference import evaluate_model
 from empathetic_models.provenance import provenance
 from empathetic_models.tokenization import build_word_tokenizer, vocabulary_texts
-from training.callbacks import EvalClockCallback, PretrainingPhaseCallback
-from training.collators import EmpatheticDataCollator
-from training.trainer import EmpatheticTrainer, checkpoint_step, checkpoint_to_resume, whole_run_train_loss
+from empathetic_models.training.callbacks import EvalClockCallback, PretrainingPhaseCallback
+from empathetic_models.training.collators import EmpatheticDataCollator
+from empathetic_models.training.trainer import EmpatheticTrainer, checkpoint_step, checkpoint_to_resume, whole_run_train_loss
 
-logger = logging.getLogger("training.train")
+logger = logging.getLogger("empathetic_models.training.train")
 RECIPES_DIR = Path(__file__).parent / "recipes"
 
 
@@ -59,17 +60,17 @@ class ModelArguments:
     embeddings: str | None = field(default=None, metadata={"help": "GloVe-format text file to initialise word embeddings"})
     conceptnet: str | None = field(default=None, metadata={"help": "kemp, case(_blenderbot), imagine, nec: ConceptNet 5 assertions CSV or ConceptNet 4 TSV (.gz ok)"})
     vad_lexicon: str | None = field(default=None, metadata={"help": "kemp, case(_blenderbot): NRC-VAD-Lexicon.txt"})
-    cause_detector: str | None = field(default=None, metadata={"help": "emocause: cause detector (training.train_cause_detector output) that annotates ED"})
+    cause_detector: str | None = field(default=None, metadata={"help": "emocause: cause detector (empathetic_models.training.train_cause_detector output) that annotates ED"})
     reasoner_pretraining_steps: int = field(default=0, metadata={"help": "emocause: first train the emotion reasoner alone (L_r) for this many steps"})
     atomic: list[str] | None = field(default=None, metadata={"help": "case, imagine, nec: ATOMIC tuple files for commonsense by retrieval (see empathetic-models knowledge)"})
     comet: str | None = field(default=None, metadata={"help": "case(_blenderbot), imagine, nec: a COMET-ATOMIC2020 checkpoint (hub id or path) for commonsense instead"})
     commonsense_encoder: str | None = field(default=None, metadata={"help": "sentence encoder of ATOMIC retrieval (default all-MiniLM-L6-v2)"})
-    er_classifier: str | None = field(default=None, metadata={"help": "imagine: Emotional Reactions classifier (training.train_mechanism_classifier)"})
+    er_classifier: str | None = field(default=None, metadata={"help": "imagine: Emotional Reactions classifier (empathetic_models.training.train_mechanism_classifier)"})
     ip_classifier: str | None = field(default=None, metadata={"help": "imagine: Interpretations classifier"})
     ex_classifier: str | None = field(default=None, metadata={"help": "imagine: Explorations classifier"})
     bow_pretraining_steps: int = field(default=0, metadata={"help": "case(_blenderbot): first train L_BOW alone (the knowledge discernment) for this many steps"})
     warm_start_encoder: str | None = field(default=None, metadata={"help": "nec, case_blenderbot: backbone = this encoder warm-started as an encoder-decoder (e.g. all-MiniLM-L6-v2)"})
-    entity_scorer: str | None = field(default=None, metadata={"help": "nec: entity-knowledge scorer (python -m training.train_entity_scorer) that picks K_E; default: cosine"})
+    entity_scorer: str | None = field(default=None, metadata={"help": "nec: entity-knowledge scorer (python -m empathetic_models.training.train_entity_scorer) that picks K_E; default: cosine"})
     min_word_frequency: int = field(default=1, metadata={"help": "words seen fewer times in train map to [UNK]"})
 
 
@@ -184,7 +185,7 @@ def main(argv: list[str] | None = None) -> dict:
 def run(argv: list[str] | None = None) -> dict:
     model_args, data_args, eval_args, training_args = parse_args(argv)
     # taken before training: the code that actually runs
-    run_provenance = provenance("python -m training.train" if Path(sys.argv[0]).resolve() == Path(__file__).resolve() else None)
+    run_provenance = provenance()
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=training_args.get_process_log_level())
     set_seed(training_args.seed)
     output_dir = Path(training_args.output_dir)

@@ -1,6 +1,6 @@
 """Train an utterance-level emotion-cause detector (RECCON causal emotion entailment) and report its test F1.
 
-    python -m training.train_cause_detector --encoder ENCODER --reccon_dir DIR --output_dir OUT [--flag value ...]
+    python -m empathetic_models.training.train_cause_detector --encoder ENCODER --reccon_dir DIR --output_dir OUT [--flag value ...]
 
 ENCODER is any Hugging Face encoder by hub id or path (RECCON used roberta-base). The detector is saved with
 ``save_pretrained`` (an ``AutoModelForSequenceClassification`` with labels not-cause / cause) and its tokenizer;
@@ -18,9 +18,9 @@ from transformers import AutoTokenizer, HfArgumentParser, TrainingArguments, set
 
 from empathetic_models.knowledge.causes import CAUSE_LABELS, PUBLISHED_ROBERTA_BASE, cause_f1, encode_pairs, load_reccon
 from empathetic_models.provenance import provenance
-from training.pair_classifier import AdapterArguments, pair_classifier, train_pair_classifier
+from empathetic_models.training.pair_classifier import AdapterArguments, pair_classifier, train_pair_classifier
 
-logger = logging.getLogger("training.train_cause_detector")
+logger = logging.getLogger("empathetic_models.training.train_cause_detector")
 
 
 @dataclass
@@ -39,7 +39,7 @@ def compute_metrics(prediction) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> dict:
     parser = HfArgumentParser((CauseDetectorArguments, AdapterArguments, TrainingArguments), description=__doc__)
     args, adapter, training_args = parser.parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
-    run_provenance = provenance("python -m training.train_cause_detector" if argv is None else None)
+    run_provenance = provenance()
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=training_args.get_process_log_level())
     set_seed(training_args.seed)
 

@@ -1,6 +1,6 @@
 """Train a COMET-style commonsense generator on ATOMIC tuples and score it on held-out ATOMIC-2020 queries.
 
-    python -m training.train_comet --atomic FILE [FILE ...] --queries SYSTEM_EVAL_TSV --output_dir OUT \\
+    python -m empathetic_models.training.train_comet --atomic FILE [FILE ...] --queries SYSTEM_EVAL_TSV --output_dir OUT \\
         (--model_name_or_path SEQ2SEQ | --warm_start_encoder ENCODER | --scratch_config JSON --tokenizer_name TOK) [...]
 
 Inputs are COMET-ATOMIC2020 prompts ``"{head} {relation} [GEN]"`` and targets the tails. The backbone is any
@@ -38,9 +38,9 @@ from empathetic_models.backbones import warm_started_encoder_decoder
 from empathetic_models.knowledge.commonsense import COMET, load_atomic
 from empathetic_models.knowledge.commonsense_eval import compare_sources, exclude_heads, load_system_eval
 from empathetic_models.provenance import provenance
-from training.trainer import train_from_last_checkpoint
+from empathetic_models.training.trainer import train_from_last_checkpoint
 
-logger = logging.getLogger("training.train_comet")
+logger = logging.getLogger("empathetic_models.training.train_comet")
 
 
 @dataclass
@@ -87,7 +87,7 @@ def backbone(args: CometArguments) -> str:
 def main(argv: list[str] | None = None) -> dict:
     parser = HfArgumentParser((CometArguments, Seq2SeqTrainingArguments), description=__doc__)
     args, training_args = parser.parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
-    run_provenance = provenance("python -m training.train_comet" if argv is None else None)
+    run_provenance = provenance()
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=training_args.get_process_log_level())
     set_seed(training_args.seed)
 

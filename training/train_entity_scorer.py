@@ -1,6 +1,6 @@
 """Train NEC's entity-knowledge scorer (nec.txt §3.2, after SAKDP) and report its test scores.
 
-    python -m training.train_entity_scorer --annotated COMMONSENSE/dataset --encoder ENCODER --output_dir OUT
+    python -m empathetic_models.training.train_entity_scorer --annotated COMMONSENSE/dataset --encoder ENCODER --output_dir OUT
 
 COMMONSENSE/dataset is what ``empathetic-models knowledge annotate --task nec`` wrote (ED with
 ``nec_entity_knowledge``). Pairs are (history, "ent, rel, tail"), labelled relevant when the entity occurs in the
@@ -22,9 +22,9 @@ from transformers import AutoTokenizer, HfArgumentParser, TrainingArguments, set
 
 from empathetic_models.knowledge.entity_scorer import EntityKnowledgeScorer, scorer_pairs
 from empathetic_models.provenance import provenance
-from training.pair_classifier import AdapterArguments, pair_classifier, train_pair_classifier
+from empathetic_models.training.pair_classifier import AdapterArguments, pair_classifier, train_pair_classifier
 
-logger = logging.getLogger("training.train_entity_scorer")
+logger = logging.getLogger("empathetic_models.training.train_entity_scorer")
 
 
 @dataclass
@@ -55,7 +55,7 @@ def compute_metrics(prediction) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> dict:
     parser = HfArgumentParser((ScorerArguments, AdapterArguments, TrainingArguments), description=__doc__)
     args, adapter, training_args = parser.parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
-    run_provenance = provenance("python -m training.train_entity_scorer" if argv is None else None)
+    run_provenance = provenance()
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=training_args.get_process_log_level())
     set_seed(training_args.seed)
     annotated = datasets.load_from_disk(args.annotated)

@@ -1,7 +1,7 @@
 """Train a communication-mechanism classifier (EPITOME: Emotional Reactions, Interpretations or Explorations)
 and report its test scores.
 
-    python -m training.train_mechanism_classifier --mechanism er --encoder ENCODER --epitome_dir DIR --output_dir OUT
+    python -m empathetic_models.training.train_mechanism_classifier --mechanism er --encoder ENCODER --epitome_dir DIR --output_dir OUT
 
 ENCODER is any Hugging Face encoder by hub id or path (EPITOME used RoBERTa; all-MiniLM-L6-v2 offline). Input:
 (seeker post, response) as a sentence pair; output: level 0 / 1 / 2. The classifier is saved with
@@ -20,9 +20,9 @@ from transformers import AutoTokenizer, HfArgumentParser, TrainingArguments, set
 
 from empathetic_models.knowledge.mechanisms import LEVELS, MECHANISMS, load_epitome, mechanism_scores
 from empathetic_models.provenance import provenance
-from training.pair_classifier import AdapterArguments, pair_classifier, train_pair_classifier
+from empathetic_models.training.pair_classifier import AdapterArguments, pair_classifier, train_pair_classifier
 
-logger = logging.getLogger("training.train_mechanism_classifier")
+logger = logging.getLogger("empathetic_models.training.train_mechanism_classifier")
 
 
 @dataclass
@@ -41,7 +41,7 @@ def compute_metrics(prediction) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> dict:
     parser = HfArgumentParser((MechanismArguments, AdapterArguments, TrainingArguments), description=__doc__)
     args, adapter, training_args = parser.parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
-    run_provenance = provenance("python -m training.train_mechanism_classifier" if argv is None else None)
+    run_provenance = provenance()
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=training_args.get_process_log_level())
     set_seed(training_args.seed)
     data = load_epitome(args.epitome_dir, args.mechanism, args.split_seed)

@@ -117,8 +117,8 @@ class CauseDetector:
     @classmethod
     def from_pretrained(cls, path: str | Path, max_length: int | None = None, device: str | None = None, subfolder: str = "") -> CauseDetector:
         """A detector folder or hub id; its decision threshold is the one ``cause_calibration.json`` records (written by
-        ``python -m training.calibrate_cause_detector``), else 0.5; inputs are cut to ``max_length`` tokens (default:
-        the length it was trained on, :func:`~.classifier.trained_input_length`)."""
+        ``python -m empathetic_models.training.calibrate_cause_detector``), else 0.5; inputs are cut to ``max_length``
+        tokens (default: the length it was trained on, :func:`~.classifier.trained_input_length`)."""
         from transformers.utils import cached_file
 
         calibration = cached_file(str(path), CALIBRATION_FILE, subfolder=subfolder, _raise_exceptions_for_missing_entries=False,

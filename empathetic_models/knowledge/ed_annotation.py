@@ -90,7 +90,7 @@ def annotate_ed_mechanisms(classifiers: Mapping[str, str | None], output_dir: st
     paths = {key: classifiers.get(key) for key in ("er", "ip", "ex") if classifiers.get(key)}
     if not paths:
         raise ValueError("give at least one classifier: --er-classifier, --ip-classifier and/or --ex-classifier "
-                         "(trained by python -m training.train_mechanism_classifier)")  # fmt: skip
+                         "(trained by python -m empathetic_models.training.train_mechanism_classifier)")  # fmt: skip
     loaded = {key: MechanismClassifier.from_pretrained(path, key, max_length) for key, path in paths.items()}
     dataset = load_empathetic_dialogues(data_source, split_style=split_style)
     stats = {**provenance("empathetic-models"), "classifiers": {k: c.name for k, c in loaded.items()},

@@ -4,7 +4,7 @@ history, linearised triple "ent, rel, tail") whose positive probability ranks K_
 Training labels follow the authors' code: a triple is relevant when its entity occurs in the history and its tail in
 the gold response, or its entity in the gold response and its tail in the history (lower-cased, whole words).
 :func:`scorer_pairs` builds them from ED examples annotated for NEC (``nec_entity_knowledge``, task ``nec`` of
-:func:`~empathetic_models.knowledge.annotate_commonsense`); ``python -m training.train_entity_scorer`` trains one.
+:func:`~empathetic_models.knowledge.annotate_commonsense`); ``python -m empathetic_models.training.train_entity_scorer`` trains one.
 """
 
 from __future__ import annotations

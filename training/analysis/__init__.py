@@ -1,1 +1,1 @@
-"""Analysis scripts behind published results (run as ``python -m training.analysis.<name>``); the results folders hold data only."""
+"""Analysis scripts behind published results (run as ``python -m empathetic_models.training.analysis.<name>``); the results folders hold data only."""

@@ -2,7 +2,7 @@
 and shape of the priors on the first N dialogues of an annotated ED split (a folder written by ``empathetic-models
 knowledge annotate --task case``); prints JSON.
 
-    python -m training.analysis.knowledge_use CHECKPOINT ANNOTATED_DATASET [--split test] [--dialogues 64]
+    python -m empathetic_models.training.analysis.knowledge_use CHECKPOINT ANNOTATED_DATASET [--split test] [--dialogues 64]
 """
 
 import argparse

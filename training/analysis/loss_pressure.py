@@ -2,7 +2,7 @@
 of the states' spread (between-vertex variance / mean squared norm) under a gradient-descent step on that term
 alone, on the first N training dialogues of an annotated ED (dropout off); prints one line per term.
 
-    python -m training.analysis.loss_pressure CHECKPOINT ANNOTATED_DATASET [--dialogues 32]
+    python -m empathetic_models.training.analysis.loss_pressure CHECKPOINT ANNOTATED_DATASET [--dialogues 32]
 """
 
 import argparse
